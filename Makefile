@@ -1,0 +1,43 @@
+# strokecell: every target does its own set-up on a fresh machine.
+#   make demo   the reference trial, as far as it exists, end to end
+#   make test   the whole test suite
+#   make bench  benchmarks, JSON on stdout
+#   make lint   ruff + mypy strict on src/
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Tests spread over both cores; override with make test PYTEST_WORKERS=1
+PYTEST_WORKERS ?= 2
+
+.PHONY: all demo test lint bench venv clean
+
+all: test
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/strokecell demo --out demo-out
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache demo-out

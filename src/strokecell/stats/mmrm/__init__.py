@@ -1,0 +1,3 @@
+"""stats/mmrm layer of strokecell (see DESIGN.md). Public API listed in __all__."""
+
+__all__: list[str] = []
