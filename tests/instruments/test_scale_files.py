@@ -15,10 +15,11 @@ from strokecell.instruments._schema import ScaleFile
 # (code, number of items, maximum) from the published definitions, domain/README.md §1-4:
 # MBI 10 items + the wheelchair alternative, max 100 (Shah 1989); BI 10 items, 100
 # (Collin & Wade x 5); FMA-UE 33 items, 66; FMA-LE 17 items, 34 (NCT02448641, RehabMeasures);
-# NIHSS 15 items, 42; mRS one item 0-6.
+# NIHSS 15 items, 42; mRS one item 0-6; FMA motor total (FMMS) = UE + LE, 33 + 17 items,
+# 66 + 34 = 100 (domain/README.md §2, NCT02448641).
 EXPECTED = [
     ("mbi", 11, 100), ("bi", 10, 100), ("fma_ue", 33, 66), ("fma_le", 17, 34),
-    ("nihss", 15, 42), ("mrs", 1, 6), ("lesion_volume", 1, 500),
+    ("fma_total", 50, 100), ("nihss", 15, 42), ("mrs", 1, 6), ("lesion_volume", 1, 500),
 ]
 
 

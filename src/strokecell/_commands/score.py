@@ -1,6 +1,7 @@
 """CLI: ``strokecell score`` — score a clinical scale, list the scales, export one as FHIR.
 
     strokecell score mbi feeding=10 bathing=5 ... [--json]
+    strokecell score fma_total a1_flexors=2 ... e1_knee_flexors=2 ...   # UE + LE items
     strokecell score --list [--json]
     strokecell score --fhir nihss
 
@@ -28,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 def score(
     instrument: Annotated[
-        str | None, typer.Argument(help="Scale code, e.g. mbi, fma_ue, nihss.")] = None,
+        str | None, typer.Argument(help="Scale code, e.g. mbi, fma_ue, fma_total, nihss.")] = None,
     assignments: Annotated[
         list[str] | None, typer.Argument(help="Item values as ITEM=VALUE.")] = None,
     as_json: Annotated[
@@ -84,7 +85,8 @@ def _list(as_json: bool) -> None:
     for code in instruments.list_instruments():
         scale = instruments.load_instrument(code)
         rows.append({"code": code, "name": scale.name, "max_total": scale.max_total,
-                     "items": len(scale.item_codes), "kind": scale.kind})
+                     "items": len(scale.item_codes), "kind": scale.kind,
+                     "components": list(scale.definition.components)})
     if as_json:
         emit_json(rows)
         return
@@ -93,7 +95,9 @@ def _list(as_json: bool) -> None:
 
     table = Table("code", "name", "max", "items")
     for row in rows:
-        table.add_row(row["code"], row["name"], str(row["max_total"]), str(row["items"]))
+        parts = f" = {' + '.join(row['components'])}" if row["components"] else ""
+        table.add_row(row["code"], row["name"] + parts, str(row["max_total"]),
+                      str(row["items"]))
     Console().print(table)
 
 

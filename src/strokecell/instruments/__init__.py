@@ -8,6 +8,9 @@ validates item values and scores them::
     result = load_instrument("mbi").score({"feeding": 10, ...})
     result.total, result.band, result.max_total, result.mode
 
+A ``kind: composite`` scale (``fma_total`` = ``fma_ue`` + ``fma_le``) is a
+:class:`CompositeInstrument`: the same calls, given the items of all its components.
+
 The biomarker panel (``biomarkers.yaml``) and its unit conversions live in
 :mod:`strokecell.instruments.biomarkers`; pint is imported only when a conversion runs.
 This layer imports nothing of strokecell except :mod:`strokecell.errors`.
@@ -20,12 +23,18 @@ from strokecell.instruments.biomarkers import (
     biomarker_panel,
     convert_biomarker,
 )
-from strokecell.instruments.engine import Instrument, ScoreResult, ScoreWarning
+from strokecell.instruments.engine import (
+    CompositeInstrument,
+    Instrument,
+    ScoreResult,
+    ScoreWarning,
+)
 from strokecell.instruments.fhir import to_fhir_questionnaire
 
 __all__ = [
     "Biomarker",
     "BiomarkerValue",
+    "CompositeInstrument",
     "Instrument",
     "ScaleFileError",
     "ScoreResult",

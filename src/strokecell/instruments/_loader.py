@@ -1,4 +1,9 @@
-"""Finding, reading and validating the shipped scale files, each once per process."""
+"""Finding, reading and validating the shipped scale files, each once per process.
+
+A composite scale is checked here against the files it names: every component exists, no
+composite contains itself through its components (a cycle), no scale is counted twice, no
+component is a measurement, and ``max_total`` equals the sum of the component maxima.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from pydantic import ValidationError
 
 from strokecell.errors import InputError, NotFoundError, Problem
 from strokecell.instruments._schema import ScaleFile
-from strokecell.instruments.engine import Instrument
+from strokecell.instruments.engine import CompositeInstrument, Instrument
 
 _SUFFIX = ".yaml"
 
@@ -38,12 +43,38 @@ def list_instruments() -> list[str]:
 @functools.cache
 def load_instrument(code: str) -> Instrument:
     """The scale ``code`` (e.g. ``"mbi"``), read and validated on first use, then cached."""
+    definition = _read_definition(code)
+    if definition.kind != "composite":
+        return Instrument(definition)
+    context = str(_entry(code))
+    _check_composition(code, context)
+    components = [load_instrument(component) for component in definition.components]
+    measured = [c.code for c in components if c.kind == "measurement"]
+    if measured:
+        raise ScaleFileError(Problem(
+            "components", "a composite sums scores; a measurement cannot be a component",
+            ", ".join(measured)), context=context)
+    implied = sum(component.max_total for component in components)
+    if definition.max_total != implied:
+        parts = " + ".join(f"{c.code} {c.max_total}" for c in components)
+        raise ScaleFileError(Problem(
+            "max_total", f"is {definition.max_total:g} but the components add up to {implied} "
+            f"({parts})", definition.max_total, str(implied)), context=context)
+    return CompositeInstrument(definition, components)
+
+
+def _entry(code: str) -> Traversable:
+    return _scales_dir() / f"{code}{_SUFFIX}"
+
+
+@functools.cache
+def _read_definition(code: str) -> ScaleFile:
     codes = list_instruments()
     if code not in codes:
         close = difflib.get_close_matches(code.lower(), codes, n=2, cutoff=0.5)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise NotFoundError(f"no instrument {code!r}{hint} (known: {', '.join(codes)})")
-    entry = _scales_dir() / f"{code}{_SUFFIX}"
+    entry = _entry(code)
     data = read_yaml(entry)
     try:
         definition = ScaleFile.model_validate(data)
@@ -52,7 +83,36 @@ def load_instrument(code: str) -> Instrument:
     if definition.code != code:
         raise ScaleFileError(Problem("code", "does not match the file name", definition.code,
                                      code), context=str(entry))
-    return Instrument(definition)
+    return definition
+
+
+def _check_composition(code: str, context: str) -> None:
+    """Walk the components of composite ``code``: all exist, no cycle, no scale twice."""
+    known = list_instruments()
+    leaves: list[str] = []
+
+    def walk(current: str, path: tuple[str, ...]) -> None:
+        definition = _read_definition(current)
+        if definition.kind != "composite":
+            leaves.append(current)
+            return
+        for component in definition.components:
+            if component in (*path, current):
+                cycle = " -> ".join((*path, current, component))
+                raise ScaleFileError(Problem("components", f"cycle of composites: {cycle}",
+                                             component), context=context)
+            if component not in known:
+                raise ScaleFileError(Problem(
+                    "components", f"{current} names an unknown instrument", component,
+                    ", ".join(known)), context=context)
+            walk(component, (*path, current))
+
+    walk(code, ())
+    twice = sorted({leaf for leaf in leaves if leaves.count(leaf) > 1})
+    if twice:
+        raise ScaleFileError(Problem(
+            "components", f"counts {', '.join(twice)} more than once (through nested "
+            "composites)", ", ".join(twice)), context=context)
 
 
 def read_yaml(entry: Traversable) -> Any:

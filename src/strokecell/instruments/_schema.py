@@ -4,6 +4,12 @@ A scale file is data, but a wrong number in it silently mis-scores every patient
 format is strict (``extra="forbid"``) and checked for internal consistency on load: unique
 codes, sections and rules that name existing items, a declared maximum equal to the one the
 items imply, and bands that tile the possible totals without gap or overlap.
+
+A ``kind: composite`` file (e.g. ``fma_total`` = ``fma_ue`` + ``fma_le``) lists the codes of
+its ``components`` instead of items. What one file can say about itself is checked here (at
+least two distinct components, not itself, no items, sections or rules); what needs the other
+files (components exist, no cycle, ``max_total`` = the sum of the component maxima) is checked
+by the loader, which reads them.
 """
 
 from __future__ import annotations
@@ -164,10 +170,11 @@ class ScaleFile(_Strict):
     name: str
     short_name: str
     version: str
-    kind: Literal["score", "measurement"]
+    kind: Literal["score", "measurement", "composite"]
     source: Source
     max_total: float
-    items: tuple[Item, ...]
+    components: tuple[Annotated[str, Field(pattern=CODE_PATTERN)], ...] = ()
+    items: tuple[Item, ...] = ()
     sections: tuple[Section, ...] = ()
     rules: tuple[Rule, ...] = ()
     bands: tuple[Band, ...] = ()
@@ -176,6 +183,14 @@ class ScaleFile(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ScaleFile:
+        if self.kind == "composite":
+            self._check_composite()
+            self._check_bands()
+            return self
+        if self.components:
+            raise ValueError(f"only a composite scale lists components (kind is {self.kind})")
+        if not self.items:
+            raise ValueError(f"a {self.kind} scale needs items")
         codes = [item.code for item in self.items]
         if len(set(codes)) != len(codes):
             raise ValueError(f"duplicate item codes in {codes}")
@@ -191,6 +206,17 @@ class ScaleFile(_Strict):
             raise ValueError(f"max_total is {declared} but the items add up to {implied}")
         self._check_bands()
         return self
+
+    def _check_composite(self) -> None:
+        if self.items or self.sections or self.rules:
+            raise ValueError("a composite scale lists components, not items, sections or rules")
+        if len(self.components) < 2:
+            raise ValueError(f"a composite scale needs at least two components, got "
+                             f"{list(self.components)}")
+        if len(set(self.components)) != len(self.components):
+            raise ValueError(f"duplicate components in {list(self.components)}")
+        if self.code in self.components:
+            raise ValueError(f"composite {self.code} lists itself as a component")
 
     def _check_sections(self, items: dict[str, Item], sections: dict[str, Section]) -> None:
         seen: set[str] = set()

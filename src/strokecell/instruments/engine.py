@@ -3,12 +3,18 @@
 What is stored is the item-level values; totals, subtotals, bands and the scoring mode are
 always computed here, never entered. A rejected set of items raises one
 :class:`~strokecell.errors.ScoringError` listing every problem and returns nothing partial.
+
+A composite scale (:class:`CompositeInstrument`, e.g. ``fma_total`` = ``fma_ue`` + ``fma_le``)
+routes each item to its component, lets each component validate and score its own items with
+its own rules, and sums the component totals.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +87,9 @@ class Instrument:
     """A loaded scale: its definition plus validation and scoring."""
 
     def __init__(self, definition: ScaleFile) -> None:
+        if definition.kind == "composite" and type(self) is Instrument:
+            raise ValueError(f"{definition.code} is a composite: build it as a "
+                             "CompositeInstrument with its components")
         self.definition = definition
         self._items = {item.code: item for item in definition.items}
         self._sections = {section.code: section for section in definition.sections}
@@ -110,6 +119,9 @@ class Instrument:
 
     def item(self, code: str) -> Item:
         return self._items[code]
+
+    def has_item(self, code: str) -> bool:
+        return code in self._items
 
     def validate_items(
         self, items: Mapping[str, object], *, partial: bool = False
@@ -275,6 +287,129 @@ class Instrument:
 
     def _subtotal(self, section: Section, numbers: Mapping[str, float]) -> int:
         return int(sum(numbers[c] for c in _leaf_items(section, self._sections)))
+
+
+class CompositeInstrument(Instrument):
+    """A scale that is the sum of other scales (``kind: composite``), e.g. FMA UE + LE.
+
+    Its items are the components' items, under their own codes when these are distinct
+    across the components, otherwise all of them as ``<component>.<item>``. Each component
+    validates its items with its own rules; the total is the sum of the component totals, and
+    ``subtotals`` holds each component's total (``fma_ue``) and its sections (``fma_ue.a``).
+    Problems and warnings keep the item as location and name the component (``[fma_ue] ...``).
+    """
+
+    def __init__(self, definition: ScaleFile, components: Sequence[Instrument]) -> None:
+        codes = tuple(component.code for component in components)
+        if definition.kind != "composite" or codes != definition.components:
+            raise ValueError(f"{definition.code}: components {codes} do not match the "
+                             f"definition ({definition.kind}, {definition.components})")
+        super().__init__(definition)
+        self.components = tuple(components)
+        item_codes = [code for component in components for code in component.item_codes]
+        #: True when two components share an item code, so that every key is namespaced.
+        self.namespaced = len(set(item_codes)) != len(item_codes)
+        self._route: dict[str, tuple[Instrument, str]] = {}
+        for component in self.components:
+            for code in component.item_codes:
+                key = self.key_for(component.code, code)
+                self._route[key] = (component, code)
+                self._items[key] = component.item(code)
+
+    def __repr__(self) -> str:
+        return f"CompositeInstrument({self.code!r}, {[c.code for c in self.components]})"
+
+    def key_for(self, component: str, item: str) -> str:
+        """The key under which ``component``'s item ``item`` is given to this scale."""
+        return f"{component}.{item}" if self.namespaced else item
+
+    def locate(self, key: str) -> tuple[str, str]:
+        """The component code and the component's own item code of the item ``key``."""
+        component, code = self._route[key]
+        return component.code, code
+
+    def validate_items(
+        self, items: Mapping[str, object], *, partial: bool = False
+    ) -> dict[str, Value]:
+        routed, problems = self._split(items)
+        values: dict[str, Value] = {}
+        for component in self.components:
+            try:
+                checked = component.validate_items(routed[component.code], partial=partial)
+            except ScoringError as exc:
+                problems += [self._relocate(component, p) for p in exc.problems]
+                continue
+            values.update({self.key_for(component.code, c): v for c, v in checked.items()})
+        if problems:
+            raise ScoringError(problems, context=self.code)
+        return values
+
+    def score(self, items: Mapping[str, object]) -> ScoreResult:
+        """Score every component on its own items; the total is the sum of their totals."""
+        routed, problems = self._split(items)
+        results: list[tuple[Instrument, ScoreResult]] = []
+        for component in self.components:
+            try:
+                results.append((component, component.score(routed[component.code])))
+            except ScoringError as exc:
+                problems += [self._relocate(component, p) for p in exc.problems]
+        if problems:
+            raise ScoringError(problems, context=self.code)
+        values: dict[str, Value] = {}
+        subtotals: dict[str, int] = {}
+        warnings: list[ScoreWarning] = []
+        untestable: list[str] = []
+        derived: list[str] = []
+        modes: list[str] = []
+        for component, result in results:
+            key = functools.partial(self.key_for, component.code)
+            values.update({key(c): v for c, v in result.items.items()})
+            subtotals[component.code] = int(result.total)
+            subtotals.update({f"{component.code}.{s}": v for s, v in result.subtotals.items()})
+            warnings += [ScoreWarning(self._where(component, w.location),
+                                      f"[{component.code}] {w.message}") for w in result.warnings]
+            untestable += [key(c) for c in result.untestable]
+            derived += [key(c) for c in result.derived]
+            if result.mode:
+                modes.append(f"{component.code}: {result.mode}")
+        total = self._number(sum(result.total for _, result in results))
+        return ScoreResult(
+            instrument=self.code,
+            version=self.definition.version,
+            total=total,
+            max_total=self._number(sum(result.max_total for _, result in results)),
+            band=self._band(total),
+            items=values,
+            subtotals=subtotals,
+            warnings=tuple(warnings),
+            mode="; ".join(modes) or None,
+            untestable=tuple(untestable),
+            derived=tuple(derived),
+        )
+
+    def _split(
+        self, raw: Mapping[str, object]
+    ) -> tuple[dict[str, dict[str, object]], list[Problem]]:
+        routed: dict[str, dict[str, object]] = {c.code: {} for c in self.components}
+        problems: list[Problem] = []
+        for key, value in raw.items():
+            target = self._route.get(key)
+            if target is None:
+                problems.append(self._unknown(key))
+            else:
+                component, code = target
+                routed[component.code][code] = value
+        return routed, problems
+
+    def _where(self, component: Instrument, location: str) -> str:
+        # An item keeps its key here; anything else (a rule's items, "total") is namespaced.
+        if component.has_item(location):
+            return self.key_for(component.code, location)
+        return f"{component.code}.{location}" if location else component.code
+
+    def _relocate(self, component: Instrument, problem: Problem) -> Problem:
+        return dataclasses.replace(problem, location=self._where(component, problem.location),
+                                   message=f"[{component.code}] {problem.message}")
 
 
 def _leaf_items(section: Section, sections: Mapping[str, Section]) -> list[str]:

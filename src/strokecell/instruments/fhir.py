@@ -4,16 +4,25 @@ Choice items become ``choice`` questions whose ``answerOption.valueCoding.code``
 value and ``display`` the level label, with the value also as an ``ordinalValue`` extension so
 that FHIR tools can sum it. ``UN`` is an answer option without an ordinal value. Sections
 become ``group`` items; a measurement becomes a ``decimal`` question with its UCUM unit and
-bounds. The output is a plain dict, valid against the R4 (R4B) Questionnaire model.
+bounds. A composite scale (``fma_total``) has one ``group`` per component, linkId the
+component code, holding that component's groups and questions; inside it a section group is
+``<component>.<section>`` (as in the result's ``subtotals``) and a question keeps the key the
+composite scores it under. The output is a plain dict, valid against the R4 (R4B)
+Questionnaire model.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from strokecell.instruments._schema import GatedBySectionRule, Item, OneOfRule, Section
 from strokecell.instruments._values import UN
-from strokecell.instruments.engine import Instrument
+from strokecell.instruments.engine import CompositeInstrument, Instrument
+
+#: Maps a code of the scale being exported to the linkId it gets in the questionnaire.
+_Rename = Callable[[str], str]
 
 #: Canonical URL base of the exported questionnaires. A URN until the project has a domain.
 FHIR_BASE_URL = "urn:strokecell:fhir:Questionnaire"
@@ -29,14 +38,7 @@ def to_fhir_questionnaire(instrument: Instrument) -> dict[str, Any]:
     """The FHIR R4 Questionnaire (as JSON-ready dict) of ``instrument``."""
     scale = instrument.definition
     resource_id = scale.code.replace("_", "-")  # FHIR ids allow [A-Za-z0-9-.] only
-    sections = {s.code: s for s in scale.sections}
-    children = {c for s in scale.sections for c in s.sections}
-    optional = _optional_items(instrument)
-    if scale.sections:
-        top = [_group(s, sections, instrument, optional)
-               for s in scale.sections if s.code not in children]
-    else:
-        top = [_question(item, optional) for item in scale.items]
+    top = _content(instrument, _same, _same)
     return {
         "resourceType": "Questionnaire",
         "id": resource_id,
@@ -51,7 +53,43 @@ def to_fhir_questionnaire(instrument: Instrument) -> dict[str, Any]:
     }
 
 
-def _optional_items(instrument: Instrument) -> dict[str, list[dict[str, Any]]]:
+def _same(code: str) -> str:
+    return code
+
+
+def _content(instrument: Instrument, key: _Rename, group: _Rename) -> list[dict[str, Any]]:
+    """The top-level items of ``instrument``: ``key`` names questions, ``group`` groups."""
+    if isinstance(instrument, CompositeInstrument):
+        return [
+            {
+                "linkId": group(component.code),
+                "text": f"{component.name} (max {component.max_total})",
+                "type": "group",
+                "item": _content(component,
+                                 functools.partial(_inner_key, instrument, component.code, key),
+                                 functools.partial(_inner_group, component.code, group)),
+            }
+            for component in instrument.components
+        ]
+    scale = instrument.definition
+    sections = {s.code: s for s in scale.sections}
+    children = {c for s in scale.sections for c in s.sections}
+    optional = _optional_items(instrument, key)
+    if scale.sections:
+        return [_group(s, sections, instrument, optional, key, group)
+                for s in scale.sections if s.code not in children]
+    return [_question(item, optional, key) for item in scale.items]
+
+
+def _inner_key(composite: CompositeInstrument, component: str, key: _Rename, code: str) -> str:
+    return key(composite.key_for(component, code))
+
+
+def _inner_group(component: str, group: _Rename, code: str) -> str:
+    return group(f"{component}.{code}")
+
+
+def _optional_items(instrument: Instrument, key: _Rename) -> dict[str, list[dict[str, Any]]]:
     """Items that are not always answered, with their ``enableWhen`` conditions if any."""
     out: dict[str, list[dict[str, Any]]] = {}
     for rule in instrument.definition.rules:
@@ -60,28 +98,31 @@ def _optional_items(instrument: Instrument) -> dict[str, list[dict[str, Any]]]:
             out[first] = []
             for code in rest:
                 # The alternative is answered only when the first item is not (MBI wheelchair).
-                out[code] = [{"question": first, "operator": "exists", "answerBoolean": False}]
+                out[code] = [{"question": key(first), "operator": "exists",
+                              "answerBoolean": False}]
         elif isinstance(rule, GatedBySectionRule):
             out[rule.item] = []
     return out
 
 
 def _group(section: Section, sections: dict[str, Section], instrument: Instrument,
-           optional: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+           optional: dict[str, list[dict[str, Any]]], key: _Rename,
+           group: _Rename) -> dict[str, Any]:
     items: list[dict[str, Any]] = [
-        _group(sections[c], sections, instrument, optional) for c in section.sections
+        _group(sections[c], sections, instrument, optional, key, group) for c in section.sections
     ]
-    items += [_question(instrument.item(code), optional) for code in section.items]
+    items += [_question(instrument.item(code), optional, key) for code in section.items]
     return {
-        "linkId": section.code,
+        "linkId": group(section.code),
         "text": f"{section.label} (max {section.maximum})",
         "type": "group",
         "item": items,
     }
 
 
-def _question(item: Item, optional: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"linkId": item.code, "text": item.label,
+def _question(item: Item, optional: dict[str, list[dict[str, Any]]],
+              key: _Rename) -> dict[str, Any]:
+    out: dict[str, Any] = {"linkId": key(item.code), "text": item.label,
                            "required": item.code not in optional}
     if optional.get(item.code):
         out["enableWhen"] = optional[item.code]
