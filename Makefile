@@ -25,12 +25,19 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/strokecell demo --out demo-out
+	$(BIN)/strokecell demo
 
+# The PostgreSQL cases run against a throwaway server started here and stopped on any exit.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+	@if [ -x scripts/test-postgres.sh ]; then \
+	  scripts/test-postgres.sh start || exit 1; \
+	  STROKECELL_TEST_PG_URL="$$(cat .pg-test/url)" $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS); \
+	  rc=$$?; scripts/test-postgres.sh stop; exit $$rc; \
+	else \
+	  $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS); \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
@@ -40,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache demo-out
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache demo-output
