@@ -31,13 +31,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
-	@if [ -x scripts/test-postgres.sh ]; then \
-	  scripts/test-postgres.sh start || exit 1; \
-	  STROKECELL_TEST_PG_URL="$$(cat .pg-test/url)" $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS); \
-	  rc=$$?; scripts/test-postgres.sh stop; exit $$rc; \
-	else \
-	  $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS); \
-	fi
+	scripts/test-postgres.sh start >/dev/null
+	trap 'scripts/test-postgres.sh stop >/dev/null' EXIT; \
+	  STROKECELL_TEST_PG_URL="$$(cat .pg-test/url)" $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
