@@ -1,3 +1,14 @@
-"""stats/mmrm layer of strokecell (see DESIGN.md). Public API listed in __all__."""
+"""Mixed models for repeated measures (MMRM), validated against SAS PROC MIXED and R.
 
-__all__: list[str] = []
+No I/O and no dependency on the rest of strokecell (except :mod:`strokecell.errors`).
+See ``docs/mmrm.md`` for the likelihood, the covariance parameterisations and the df.
+"""
+
+from strokecell.stats.mmrm._api import fit_mmrm, fit_mmrm_batch
+from strokecell.stats.mmrm._fit import Convergence
+from strokecell.stats.mmrm._inference import DF_METHODS
+from strokecell.stats.mmrm._result import MMRMResult
+from strokecell.stats.mmrm._structures import STRUCTURES
+
+__all__ = ["DF_METHODS", "STRUCTURES", "Convergence", "MMRMResult", "fit_mmrm",
+           "fit_mmrm_batch"]
