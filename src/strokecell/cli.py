@@ -16,7 +16,7 @@ import sys
 import typer
 
 from strokecell import __version__
-from strokecell._commands import audit, demo, dose, meta, mmrm, protocol, score
+from strokecell._commands import audit, demo, dose, evidence, meta, mmrm, protocol, score
 from strokecell.errors import StrokecellError
 
 app = typer.Typer(
@@ -43,7 +43,7 @@ def _root(
     """strokecell: stem-cell therapy trials in stroke, from protocol to analysis."""
 
 
-for _family in (demo, protocol, dose, score, mmrm, meta, audit):
+for _family in (demo, protocol, dose, score, mmrm, meta, audit, evidence):
     _family.register(app)
 
 
