@@ -16,7 +16,18 @@ import sys
 import typer
 
 from strokecell import __version__
-from strokecell._commands import audit, demo, dose, evidence, meta, mmrm, protocol, score
+from strokecell._commands import (
+    audit,
+    demo,
+    dose,
+    evidence,
+    meta,
+    mmrm,
+    power,
+    protocol,
+    score,
+    trial,
+)
 from strokecell.errors import StrokecellError
 
 app = typer.Typer(
@@ -43,7 +54,7 @@ def _root(
     """strokecell: stem-cell therapy trials in stroke, from protocol to analysis."""
 
 
-for _family in (demo, protocol, dose, score, mmrm, meta, audit, evidence):
+for _family in (demo, protocol, dose, score, mmrm, meta, audit, evidence, trial, power):
     _family.register(app)
 
 

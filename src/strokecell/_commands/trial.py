@@ -1,0 +1,82 @@
+"""CLI: ``strokecell init --protocol FILE --db URL`` creates (or migrates) the database and
+sets the study up from the protocol, with its first admin user.
+
+The admin password is read from an environment variable (``--admin-password-env``, default
+``STROKECELL_ADMIN_PASSWORD``), never from the command line, where it would end up in the
+shell history and the process list. Exit status: 0 on success, 2 on bad input (an invalid
+protocol, a missing password, a study that exists already).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from strokecell._commands._output import emit_json, fail
+from strokecell.errors import InputError, Problem, StrokecellError
+
+DEFAULT_PASSWORD_ENV = "STROKECELL_ADMIN_PASSWORD"
+
+
+def init(
+    protocol: str = typer.Option(..., "--protocol", help="The protocol YAML file."),
+    db: str = typer.Option(..., "--db", help="Database URL: sqlite:///FILE or "
+                           "postgresql+psycopg://USER@HOST:PORT/DB."),
+    admin_username: str = typer.Option("admin", "--admin-username",
+                                       help="User name of the first admin."),
+    admin_email: str | None = typer.Option(None, "--admin-email",
+                                           help="E-mail address of the first admin."),
+    admin_password_env: str = typer.Option(
+        DEFAULT_PASSWORD_ENV, "--admin-password-env",
+        help="Environment variable holding the admin's password (10+ characters)."),
+    seed: str | None = typer.Option(
+        None, "--seed", help="Seed of the randomization list (default: a random 128-bit "
+        "seed). It is kept in the concealed randomization state."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Create or migrate the database and set the study up from the protocol."""
+    from strokecell.store import make_engine, upgrade_to_head
+    from strokecell.trial import get_study, init_study
+
+    try:
+        password = os.environ.get(admin_password_env)
+        if not password:
+            raise InputError(Problem("--admin-password-env", f"environment variable "
+                                     f"{admin_password_env} is not set", admin_password_env,
+                                     "the name of a variable holding the admin password"))
+        try:
+            text = Path(protocol).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(Problem("--protocol", f"cannot read the file: {exc.strerror}",
+                                     protocol)) from None
+        engine = make_engine(db)
+        try:
+            revision = upgrade_to_head(engine)
+            ctx = init_study(engine, text, admin_username=admin_username,
+                             admin_password=password, admin_email=admin_email, seed=seed)
+            study = get_study(engine, ctx)
+        finally:
+            engine.dispose()
+    except StrokecellError as exc:
+        fail(exc, as_json=as_json)
+    arms = [a.code for a in study.arms]
+    result = {"study": study.code, "title": study.title,
+              "protocol_version": study.protocol_version,
+              "protocol_sha256": study.protocol_sha256,
+              "arms": arms,
+              "randomization": study.randomization_method, "schema_revision": revision,
+              "admin": admin_username}
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"study {study.code} set up from {protocol} (version "
+                   f"{study.protocol_version}, sha256 {study.protocol_sha256[:12]}…), arms "
+                   f"{', '.join(arms)}, randomization {study.randomization_method}; "
+                   f"admin user {admin_username}; schema at {revision}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``strokecell init`` to ``app``."""
+    app.command("init")(init)

@@ -1,0 +1,126 @@
+"""The study design a protocol version implies: visits with windows and the forms per visit.
+
+The design is a pure function of the stored protocol text (and the shipped form files), so
+it is computed from ``protocol_versions.yaml_text`` when needed and cached by its SHA-256,
+rather than copied into tables where it could disagree with the protocol it came from.
+
+Forms per visit: every scale endpoint at its visits and at the baseline (a change from
+baseline needs one), ``mri`` where the lesion volume is measured, ``biomarker`` where a
+panel analyte is, and the CRF pages consent, eligibility and baseline stroke
+characteristics at baseline and rehabilitation received at every follow-up visit. Adverse
+events, concomitant medications, administrations and withdrawal are not tied to a visit.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strokecell.errors import NotFoundError
+from strokecell.instruments import biomarker_panel, list_instruments
+from strokecell.protocol import Protocol, parse_protocol
+from strokecell.store import models as m
+
+__all__ = ["BASELINE_CRFS", "UNSCHEDULED_FORMS", "StudyDesign", "VisitPlan", "current_version",
+           "design_of", "sha256_text"]
+
+BASELINE_CRFS = ("consent", "eligibility", "baseline_stroke")
+FOLLOW_UP_CRFS = ("rehabilitation",)
+UNSCHEDULED_FORMS = ("adverse_event", "concomitant_medication", "administration", "withdrawal")
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    """One visit of the schedule: AVISITN (0 at baseline), target day, window, forms."""
+
+    code: str
+    label: str
+    number: int
+    target_day: int
+    window_before: int
+    window_after: int
+    baseline: bool
+    forms: tuple[str, ...]
+
+    def expected_date(self, anchor: date) -> date:
+        return anchor + timedelta(days=self.target_day)
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    protocol: Protocol
+    visits: tuple[VisitPlan, ...]
+    unscheduled_forms: tuple[str, ...]
+
+    def visit(self, code: str) -> VisitPlan:
+        for plan in self.visits:
+            if plan.code == code:
+                return plan
+        raise NotFoundError(f"visit_code: no visit {code!r} in the schedule; visits: "
+                            f"{', '.join(v.code for v in self.visits)}")
+
+    def forms_at(self, visit_code: str | None) -> tuple[str, ...]:
+        if visit_code is None:
+            return self.unscheduled_forms
+        return self.visit(visit_code).forms
+
+
+@functools.lru_cache(maxsize=32)
+def _design(sha: str, text: str) -> StudyDesign:
+    protocol = parse_protocol(text, source=f"protocol {sha[:12]}")
+    scales = set(list_instruments())
+    panel = set(biomarker_panel())
+    baseline_index = next(i for i, v in enumerate(protocol.schedule.visits) if v.baseline)
+    at_visit: dict[str, list[str]] = {v.code: [] for v in protocol.schedule.visits}
+    baseline_code = protocol.schedule.baseline.code
+
+    def add(visit: str, form: str) -> None:
+        if form not in at_visit[visit]:
+            at_visit[visit].append(form)
+
+    for crf in BASELINE_CRFS:
+        add(baseline_code, crf)
+    for endpoint in protocol.endpoints:
+        code = endpoint.instrument
+        form = code if code in scales else "biomarker" if code in panel else None
+        if form is None:
+            continue  # adverse events are reported when they happen, not at a visit
+        for visit in [baseline_code, *endpoint.visits]:
+            add(visit, form)
+            if code == "lesion_volume":
+                add(visit, "mri")
+    plans = []
+    for i, v in enumerate(protocol.schedule.visits):
+        if not v.baseline and i > baseline_index:
+            for crf in FOLLOW_UP_CRFS:
+                add(v.code, crf)
+        plans.append(VisitPlan(v.code, v.label, i - baseline_index, v.target_day,
+                               v.window_minus_days, v.window_plus_days, v.baseline,
+                               tuple(at_visit[v.code])))
+    unscheduled = tuple(f for f in UNSCHEDULED_FORMS
+                        if f != "administration" or protocol.cell_therapy_arms)
+    return StudyDesign(protocol, tuple(plans), unscheduled)
+
+
+def design_of(yaml_text: str) -> StudyDesign:
+    """The design of a protocol text (parsed and derived once per text)."""
+    return _design(sha256_text(yaml_text), yaml_text)
+
+
+def current_version(session: Session, study_id: int) -> m.ProtocolVersion:
+    """The protocol version in force: the newest one (an amendment is a new row)."""
+    pv = session.scalars(select(m.ProtocolVersion)
+                         .where(m.ProtocolVersion.study_id == study_id)
+                         .order_by(m.ProtocolVersion.id.desc()).limit(1)).one_or_none()
+    if pv is None:
+        raise NotFoundError(f"study #{study_id} has no protocol version")
+    return pv
