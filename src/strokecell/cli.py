@@ -54,7 +54,7 @@ def _root(
     """strokecell: stem-cell therapy trials in stroke, from protocol to analysis."""
 
 
-for _family in (demo, protocol, dose, score, mmrm, meta, audit, evidence, trial, power):
+for _family in (demo, protocol, dose, score, mmrm, meta, audit, evidence, power, trial):
     _family.register(app)
 
 

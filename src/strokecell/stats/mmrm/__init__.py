@@ -9,6 +9,13 @@ from strokecell.stats.mmrm._fit import Convergence
 from strokecell.stats.mmrm._inference import DF_METHODS
 from strokecell.stats.mmrm._result import MMRMResult
 from strokecell.stats.mmrm._structures import STRUCTURES
+from strokecell.stats.mmrm._vectorized import (
+    VectorizedFit,
+    arm_visit_contrast,
+    arm_visit_design,
+    fit_mmrm_vectorized,
+)
 
-__all__ = ["DF_METHODS", "STRUCTURES", "Convergence", "MMRMResult", "fit_mmrm",
-           "fit_mmrm_batch"]
+__all__ = ["DF_METHODS", "STRUCTURES", "Convergence", "MMRMResult", "VectorizedFit",
+           "arm_visit_contrast", "arm_visit_design", "fit_mmrm", "fit_mmrm_batch",
+           "fit_mmrm_vectorized"]
