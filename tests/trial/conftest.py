@@ -119,9 +119,12 @@ class World:
         return subject.subject_code
 
 
-def build_world(db: Engine, *, seed: str = "test-seed") -> World:
+def build_world(db: Engine, *, seed: str = "test-seed", protocol_text: str | None = None,
+                ) -> World:
     clock = Clock()
-    admin = init_study(db, REFERENCE.read_text(encoding="utf-8"), admin_username="admin",
+    text_ = protocol_text if protocol_text is not None else REFERENCE.read_text(
+        encoding="utf-8")
+    admin = init_study(db, text_, admin_username="admin",
                        admin_password=PASSWORD, seed=seed, clock=clock)
     world = World(db, clock, admin)
     world.users[("admin", "ALL")] = "admin"

@@ -1,5 +1,6 @@
 """CLI: ``strokecell init --protocol FILE --db URL`` creates (or migrates) the database and
-sets the study up from the protocol, with its first admin user.
+sets the study up from the protocol, with its first admin user; ``strokecell export --db URL
+--out DIR --username U`` writes the analysis tables (see :mod:`strokecell.trial.export`).
 
 The admin password is read from an environment variable (``--admin-password-env``, default
 ``STROKECELL_ADMIN_PASSWORD``), never from the command line, where it would end up in the
@@ -77,6 +78,65 @@ def init(
                    f"admin user {admin_username}; schema at {revision}")
 
 
+DEFAULT_USER_PASSWORD_ENV = "STROKECELL_PASSWORD"
+
+
+def export(
+    db: str = typer.Option(..., "--db", help="Database URL: sqlite:///FILE or "
+                           "postgresql+psycopg://USER@HOST:PORT/DB."),
+    out: str = typer.Option(..., "--out", help="Directory for the CSV and Parquet files."),
+    username: str = typer.Option(..., "--username", help="Who exports (signs in)."),
+    role: str = typer.Option("statistician", "--role",
+                             help="Acting role: statistician or data_manager."),
+    password_env: str = typer.Option(
+        DEFAULT_USER_PASSWORD_ENV, "--password-env",
+        help="Environment variable holding the user's password."),
+    study: str | None = typer.Option(None, "--study", help="Study code (STUDYID); needed "
+                                     "only when the database holds several studies."),
+    unblinded: bool = typer.Option(False, "--unblinded", help="Fill ARMCD: needs a "
+                                   "study-wide export role and a locked study (audited)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write subjects, observations and adverse_events as CSV and Parquet (blinded unless
+    --unblinded)."""
+    from sqlalchemy import select
+
+    from strokecell.store import make_engine, read_session
+    from strokecell.store import models as m
+    from strokecell.trial import export_datasets, sign_in
+
+    try:
+        password = os.environ.get(password_env)
+        if not password:
+            raise InputError(Problem("--password-env", f"environment variable {password_env} "
+                                     "is not set", password_env,
+                                     "the name of a variable holding the password"))
+        engine = make_engine(db)
+        try:
+            code = study
+            if code is None:
+                with read_session(engine) as s:
+                    codes = list(s.scalars(select(m.Study.code)).all())
+                if len(codes) != 1:
+                    raise InputError(Problem("--study", f"the database holds {len(codes)} "
+                                             "studies: name one", None, ", ".join(codes)))
+                code = codes[0]
+            ctx = sign_in(engine, username, password, study_code=code, role=role)
+            result = export_datasets(engine, ctx, out, unblinded=unblinded)
+        finally:
+            engine.dispose()
+    except StrokecellError as exc:
+        fail(exc, as_json=as_json)
+    if as_json:
+        emit_json({"out": result.out_dir, "unblinded": result.unblinded,
+                   "files": result.files, "rows": result.rows})
+    else:
+        rows = ", ".join(f"{k} {v}" for k, v in result.rows.items())
+        how = "unblinded" if result.unblinded else "blinded: ARMCD empty"
+        typer.echo(f"exported to {result.out_dir} ({how}): {rows} rows, as CSV and Parquet")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``strokecell init`` to ``app``."""
+    """Add ``strokecell init`` and ``strokecell export`` to ``app``."""
     app.command("init")(init)
+    app.command("export")(export)

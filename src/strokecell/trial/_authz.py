@@ -104,4 +104,10 @@ CONCEALED_AUDIT: frozenset[tuple[str, str | None]] = frozenset({
     ("randomization_states", None),
     ("administrations", None),
     ("product_lots", None),
+    # part B: release records and deviations of an administration betray who got cells;
+    # the event that tipped a stopping rule may too.
+    ("lot_releases", None),
+    ("release_tests", None),
+    ("protocol_deviations", None),
+    ("safety_signals", "adverse_event_id"),
 })

@@ -44,6 +44,7 @@ from strokecell.trial._tx import (
     require_reason,
     writing,
 )
+from strokecell.trial.locks import invalidate_changed_signatures
 from strokecell.trial.views import FormView
 from strokecell.trial.visits import enrolment_date, parse_date
 
@@ -188,6 +189,7 @@ def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
     _write_derived(s, scope, inst, derived, now, text)
     s.flush()
     s.refresh(inst)
+    invalidate_changed_signatures(s, scope, subject, f"{form_code} saved")
     return inst
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from strokecell.errors import ConflictError, InputError, NotFoundError, Problem
-from strokecell.store import VisitStatus
+from strokecell.store import SubjectStatus, VisitStatus
 from strokecell.store import models as m
 from strokecell.trial._authz import Action
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
@@ -22,10 +22,11 @@ from strokecell.trial._design import design_of
 from strokecell.trial._formspec import form_spec
 from strokecell.trial._guards import ensure_writable
 from strokecell.trial._tx import audit_insert, audit_update, reading, require_reason, writing
+from strokecell.trial.locks import invalidate_changed_signatures
 from strokecell.trial.views import FormStatusView, VisitView
 
-__all__ = ["enrolment_date", "list_visits", "parse_date", "record_visit", "schedule_visits",
-           "visit_status"]
+__all__ = ["NOT_EXPECTED", "enrolment_date", "list_visits", "parse_date", "record_visit",
+           "schedule_visits", "subject_death_date", "visit_status"]
 
 
 def visit_status(expected: date, before: int, after: int, actual: date | None,
@@ -105,11 +106,27 @@ def visit_view(s: Session, scope: Scope, visit: m.Visit, today: date) -> VisitVi
         forms.append(FormStatusView(code, inst.status.value if inst else "not_started",
                                     inst.version if inst else None))
     before, after = visit.window_before_days, visit.window_after_days
+    start = visit.expected_date - timedelta(days=before)
+    status = visit_status(visit.expected_date, before, after, visit.actual_date, today).value
+    if visit.actual_date is None and visit.subject.status is SubjectStatus.DIED:
+        died = subject_death_date(s, visit.subject_id)
+        if died is not None and start > died:
+            status = NOT_EXPECTED
     return VisitView(visit.visit_code, visit.visit_name, visit.visit_number,
-                     visit.expected_date, visit.expected_date - timedelta(days=before),
-                     visit.expected_date + timedelta(days=after), visit.actual_date,
-                     visit_status(visit.expected_date, before, after, visit.actual_date,
-                                  today).value, visit.version, tuple(forms))
+                     visit.expected_date, start, visit.expected_date + timedelta(days=after),
+                     visit.actual_date, status, visit.version, tuple(forms))
+
+
+#: The view status of a visit whose window opens after the subject's death.
+NOT_EXPECTED = "not_expected"
+
+
+def subject_death_date(s: Session, subject_id: int) -> date | None:
+    """The date of death: the earliest fatal adverse event's resolution (else onset) date."""
+    dates = [r or o for o, r in s.execute(
+        select(m.AdverseEvent.onset_date, m.AdverseEvent.resolution_date).where(
+            m.AdverseEvent.subject_id == subject_id, m.AdverseEvent.outcome == "fatal")).all()]
+    return min(dates) if dates else None
 
 
 def list_visits(db: Engine, ctx: ServiceContext, subject_code: str) -> list[VisitView]:
@@ -150,7 +167,29 @@ def record_visit(db: Engine, ctx: ServiceContext, subject_code: str, visit_code:
         visit.status = visit_status(visit.expected_date, visit.window_before_days,
                                     visit.window_after_days, when, today)
         audit_update(s, scope, visit, "visits", text or "visit date entered")
+        if visit.status is VisitStatus.OUT_OF_WINDOW:
+            _window_deviation(s, scope, subject, visit, when)
+        invalidate_changed_signatures(s, scope, subject, f"date of visit {visit_code}")
         return visit_view(s, scope, visit, today)
+
+
+def _window_deviation(s: Session, scope: Scope, subject: m.Subject, visit: m.Visit,
+                      when: date) -> None:
+    """Record a visit done outside its window as a (minor) protocol deviation, once per date."""
+    start = visit.expected_date - timedelta(days=visit.window_before_days)
+    end = visit.expected_date + timedelta(days=visit.window_after_days)
+    text = (f"visit {visit.visit_code} done on {when}, outside its window {start} to {end} "
+            f"(expected {visit.expected_date})")
+    known = s.scalars(select(m.ProtocolDeviation.id).where(
+        m.ProtocolDeviation.visit_id == visit.id, m.ProtocolDeviation.category == "visit_window",
+        m.ProtocolDeviation.description == text)).first()
+    if known is None:
+        audit_insert(s, scope, m.ProtocolDeviation(
+            study_id=scope.study_id, subject_id=subject.id, administration_id=None,
+            visit_id=visit.id, protocol_version_id=visit.protocol_version_id,
+            category="visit_window", description=text, major=False,
+            detected_at=scope.ctx.now(), detected_offset_min=scope.ctx.offset_minutes,
+            detected_by_user_id=None), "protocol_deviations")
 
 
 def _date_problems(subject: m.Subject, visit: m.Visit, when: date, today: date,

@@ -9,6 +9,7 @@ from strokecell.protocol.models.product import CellProduct
 from strokecell.protocol.models.protocol import Protocol
 from strokecell.protocol.models.randomization import Randomization, StratumFactor
 from strokecell.protocol.models.route import Route, RouteLimitsOverride
+from strokecell.protocol.models.safety import Safety, StoppingRule
 from strokecell.protocol.models.schedule import Schedule, Visit
 from strokecell.protocol.models.study import Study
 from strokecell.protocol.models.timing import Timing
@@ -24,8 +25,10 @@ __all__ = [
     "Randomization",
     "Route",
     "RouteLimitsOverride",
+    "Safety",
     "Schedule",
     "SeverityRange",
+    "StoppingRule",
     "StratumFactor",
     "Study",
     "Timing",

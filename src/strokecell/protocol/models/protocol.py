@@ -12,6 +12,7 @@ from strokecell.protocol.models.arm import Arm
 from strokecell.protocol.models.eligibility import Eligibility
 from strokecell.protocol.models.endpoints import Endpoint
 from strokecell.protocol.models.randomization import Randomization
+from strokecell.protocol.models.safety import Safety, StoppingRule
 from strokecell.protocol.models.schedule import Schedule, Visit
 from strokecell.protocol.models.study import Study
 
@@ -30,6 +31,7 @@ class Protocol(StrictModel):
     randomization: Randomization | None = None  # none for a single-arm study
     eligibility: Eligibility
     analysis: AnalysisSettings | None = None
+    safety: Safety | None = None  # stopping rules (optional)
 
     @model_validator(mode="after")
     def _cross_references(self, info: ValidationInfo) -> Protocol:
@@ -68,6 +70,10 @@ class Protocol(StrictModel):
     @property
     def allocation_ratio(self) -> dict[str, int]:
         return {arm.code: arm.ratio for arm in self.arms}
+
+    @property
+    def stopping_rules(self) -> list[StoppingRule]:
+        return list(self.safety.stopping_rules) if self.safety else []
 
     @property
     def cell_therapy_arms(self) -> list[Arm]:
