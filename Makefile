@@ -31,6 +31,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
+	scripts/ensure-system-deps.sh
 	scripts/test-postgres.sh start >/dev/null
 	trap 'scripts/test-postgres.sh stop >/dev/null' EXIT; \
 	  STROKECELL_TEST_PG_URL="$$(cat .pg-test/url)" $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
