@@ -1,6 +1,7 @@
 """The ``strokecell`` command.
 
-Each command family lives in ``strokecell._commands.<family>`` and registers itself here.
+Each command family lives in ``strokecell._commands.<family>`` (found by name, so a new family
+needs no edit here) and registers itself with ``register(app)``.
 Command modules import only Typer at module level; numpy, scipy, pint, SQLAlchemy and the
 like are imported inside the command that needs them, so ``strokecell --help`` and
 ``strokecell score`` start in well under a second.
@@ -11,23 +12,13 @@ Exit status: 0 on success, 2 on bad input (every problem printed to stderr, or a
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 import typer
 
-from strokecell import __version__
-from strokecell._commands import (
-    audit,
-    demo,
-    dose,
-    evidence,
-    meta,
-    mmrm,
-    power,
-    protocol,
-    score,
-    trial,
-)
+from strokecell import __version__, _commands
 from strokecell.errors import StrokecellError
 
 app = typer.Typer(
@@ -54,8 +45,18 @@ def _root(
     """strokecell: stem-cell therapy trials in stroke, from protocol to analysis."""
 
 
-for _family in (demo, protocol, dose, score, mmrm, meta, audit, evidence, power, trial):
-    _family.register(app)
+# Every public module of strokecell._commands is a command family with register(app); the
+# ones a newcomer needs first come first in --help, the rest follow alphabetically.
+_FIRST = ("demo", "protocol", "dose", "score")
+
+
+def _families() -> list[str]:
+    names = [m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")]
+    return sorted(names, key=lambda n: (_FIRST.index(n) if n in _FIRST else len(_FIRST), n))
+
+
+for _name in _families():
+    importlib.import_module(f"strokecell._commands.{_name}").register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,206 @@
+"""Form saves through the JSON API under load (issue 5): saves per second and latency.
+
+``strokecell serve`` (uvicorn, one process, access log off) runs in a subprocess on a free
+loopback port over a SQLite file (WAL, synchronous=FULL, every save one transaction with its
+audit rows). ``CLIENTS`` threads, each with its own keep-alive connection and its own
+subject, save the modified Barthel index at baseline for ``DURATION_S`` seconds: a complete
+first entry, then edits of one item with a reason and the version read (each save moves the
+form's version on by one and writes its audit rows). All clients use one API token of a
+study-wide coordinator.
+
+Afterwards the server is stopped and the database reopened: every acknowledged save must be
+there (each subject's form at the version of its last acknowledged save, with that save's
+value). Target on this machine: >= 300 saves/s with p99 <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from strokecell.store import make_engine, upgrade_to_head
+from strokecell.trial import (
+    add_site,
+    context_for,
+    create_user,
+    enrol,
+    get_form,
+    grant_role,
+    init_study,
+    save_form,
+    screen,
+)
+
+PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "reference-ich-ia-ucmsc.yaml"
+CLIENTS = 32
+DURATION_S = 10.0
+TARGET_SAVES_PER_S = 300
+TARGET_P99_MS = 100.0
+PASSWORD = "bench password 1"
+MBI = {"personal_hygiene": 5, "bathing": 0, "feeding": 10, "toilet": 10, "stairs": 0,
+       "dressing": 0, "bowels": 10, "bladder": 10, "ambulation": 0, "transfers": 0}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _setup(url: str) -> tuple[str, list[str]]:
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    admin = init_study(engine, PROTOCOL.read_text(encoding="utf-8"), admin_username="admin",
+                       admin_password=PASSWORD, seed="bench")
+    for site in ("S01", "S02"):
+        add_site(engine, admin, site, f"Site {site}")
+    create_user(engine, admin, "coordinator", "Coordinator", PASSWORD)
+    grant_role(engine, admin, "coordinator", "coordinator", None)
+    ctx = context_for(engine, "coordinator", study_code="SC-ICH-IA-UCMSC", role="coordinator")
+    subjects = []
+    now = datetime.now(UTC)
+    for i in range(CLIENTS):
+        site = ("S01", "S02")[i % 2]
+        number = f"B-{i:04d}"
+        screen(engine, ctx, site, number, age_years=50, stroke_type="intracerebral_haemorrhage",
+               stroke_onset_at=now - timedelta(days=12), consent_date=now.date(),
+               severity={"mbi": MBI}, inclusion=[True], exclusion=[False, False])
+        subjects.append(enrol(engine, ctx, number, strata={"baseline_mbi": "gt_40"})
+                        .subject_code)
+    engine.dispose()
+    return "SC-ICH-IA-UCMSC", subjects
+
+
+def _client(base: str, token: str, subject: str, stop: float,
+            out: list[tuple[float, int]], acked: dict[str, tuple[int, int]]) -> None:
+    url = f"{base}/api/v1/subjects/{subject}/forms/mbi"
+    headers = {"Authorization": f"Bearer {token}"}
+    version: int | None = None
+    feeding = 10
+    with httpx.Client(headers=headers, timeout=30) as http:
+        while time.perf_counter() < stop:
+            if version is None:
+                body: dict[str, Any] = {"items": {k: str(v) for k, v in MBI.items()}}
+            else:
+                feeding = 8 if feeding == 10 else 10
+                body = {"items": {"feeding": str(feeding)}, "version": version,
+                        "reason": "bench edit"}
+            t0 = time.perf_counter()
+            r = http.put(url, params={"visit_code": "baseline"}, json=body)
+            out.append((time.perf_counter() - t0, r.status_code))
+            if r.status_code == 200:
+                version = int(r.json()["version"])
+                acked[subject] = (version, int(r.json()["items"]["feeding"]))
+
+
+def _service_floor(engine: Any, ctx: Any, subject: str, n: int = 40) -> float:
+    """Milliseconds per edit save through ``save_form`` itself, one thread, no HTTP: the
+    floor any web layer adds to (SQLite serialises writers, so it bounds saves/s)."""
+    form = get_form(engine, ctx, subject, "mbi", visit_code="baseline")
+    version, feeding = form.version, int(form.items["feeding"])
+    t0 = time.perf_counter()
+    for _ in range(n):
+        feeding = 8 if feeding == 10 else 10
+        version = save_form(engine, ctx, subject, "mbi", {"feeding": str(feeding)},
+                            visit_code="baseline", version=version, reason="floor").version
+    return round(1000 * (time.perf_counter() - t0) / n, 2)
+
+
+def run() -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="strokecell-bench-web-"))
+    url = f"sqlite:///{folder / 'bench.sqlite'}"
+    study, subjects = _setup(url)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "STROKECELL_WEB_ENV": "development",
+           "STROKECELL_WEB_SECRET_KEY": "bench-secret-key-of-at-least-32-bytes",
+           "STROKECELL_WEB_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
+    code = ("from strokecell._commands.serve import serve; "
+            f"serve(db={url!r}, host='127.0.0.1', port={port}, env=None, study=None, "
+            "access_log=False)")
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    latencies: list[tuple[float, int]] = []
+    acked: dict[str, tuple[int, int]] = {}
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/login", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError((folder / "server.log").read_text())
+            time.sleep(0.2)
+        with httpx.Client(base_url=base) as admin:
+            r = admin.post("/api/v1/session", json={"username": "admin", "password": PASSWORD,
+                                                    "study_code": study, "role": "admin"})
+            csrf = r.json()["csrf_token"]
+            r = admin.post("/api/v1/tokens", headers={"X-CSRF-Token": csrf},
+                           json={"label": "bench", "role": "coordinator"})
+            token = r.json()["token"]
+        stop = time.perf_counter() + DURATION_S
+        threads = [threading.Thread(target=_client, args=(base, token, s, stop, latencies,
+                                                          acked)) for s in subjects]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    # every acknowledged save is in the database after the server stopped
+    engine = make_engine(url)
+    ctx = context_for(engine, "coordinator", study_code=study, role="coordinator")
+    missing = 0
+    for subject, (version, feeding) in acked.items():
+        form = get_form(engine, ctx, subject, "mbi", visit_code="baseline")
+        if form.version != version or form.items["feeding"] != feeding:
+            missing += 1
+    saves_acked = sum(v for v, _ in acked.values())
+    floor_ms = _service_floor(engine, ctx, subjects[0])
+    engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+    ok = sorted(d for d, status in latencies if status == 200)
+    errors = sum(1 for _, status in latencies if status != 200)
+    rate = len(ok) / elapsed if elapsed else 0.0
+
+    def pct(p: float) -> float:
+        return round(1000 * ok[min(len(ok) - 1, int(p * len(ok)))], 2) if ok else float("nan")
+
+    return {
+        "clients": CLIENTS, "duration_s": round(elapsed, 2), "database": "sqlite (WAL)",
+        "saves": len(ok), "errors": errors, "saves_per_s": round(rate, 1),
+        "latency_ms": {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99),
+                       "max": round(1000 * ok[-1], 2) if ok else None,
+                       "mean": round(1000 * statistics.fmean(ok), 2) if ok else None},
+        "service_only_ms_per_save": floor_ms,
+        "acknowledged_saves": saves_acked, "acknowledged_missing_after_restart": missing,
+        "target": {"saves_per_s": TARGET_SAVES_PER_S, "p99_ms": TARGET_P99_MS,
+                   "met": rate >= TARGET_SAVES_PER_S and pct(0.99) <= TARGET_P99_MS},
+    }
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,1 @@
+"""Configuration, security (sessions, CSRF, sign-in throttling, API tokens), error mapping."""

@@ -1,0 +1,169 @@
+"""Request-level plumbing: the application's state, who is calling, CSRF checks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from starlette.datastructures import FormData
+
+from strokecell.errors import PermissionDeniedError, StrokecellError
+from strokecell.trial import sign_in
+from strokecell.web.core.config import Settings
+from strokecell.web.core.errors import AuthError, CsrfError
+from strokecell.web.core.security import (
+    CSRF_FORM_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    LoginThrottle,
+    Principal,
+    SessionData,
+    SessionStore,
+    TokenCache,
+    csrf_ok,
+    csrf_token,
+    parse_token,
+)
+
+__all__ = ["ApiCaller", "PageForm", "WebState", "api_principal", "client_address",
+           "page_form", "serialized_writes", "session_of", "state_of"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class WebState:
+    """What every request needs: settings, the database engine, the security stores."""
+
+    settings: Settings
+    db: Engine
+    sessions: SessionStore
+    throttle: LoginThrottle
+    tokens: TokenCache
+    templates: Jinja2Templates
+    _write_lock: asyncio.Lock | None = None
+
+    @property
+    def serialize_writes(self) -> bool:
+        """SQLite has one writer at a time: queue writers here, in arrival order, rather
+        than in SQLite's busy handler (which sleeps and retries, unfairly)."""
+        return self.db.dialect.name == "sqlite"
+
+    def write_lock(self) -> asyncio.Lock:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        return self._write_lock
+
+    @property
+    def key(self) -> bytes:
+        return self.settings.key_bytes()
+
+    def csrf_for(self, session: SessionData) -> str:
+        return csrf_token(self.key, session.sid)
+
+
+async def serialized_writes(request: Request) -> AsyncIterator[None]:
+    """Router dependency: one state-changing request at a time on SQLite (waiting costs no
+    thread, so a queue of writers cannot starve the thread pool); none on PostgreSQL."""
+    web = state_of(request)
+    if request.method in SAFE_METHODS or not web.serialize_writes:
+        yield
+        return
+    async with web.write_lock():
+        yield
+
+
+def state_of(request: Request) -> WebState:
+    web: WebState = request.app.state.web
+    return web
+
+
+def session_of(request: Request) -> SessionData | None:
+    """The caller's live session (from the cookie), or None."""
+    return state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _token_principal(web: WebState, token: str) -> Principal:
+    cached = web.tokens.get(token)
+    if cached is not None:
+        return cached
+    parsed = parse_token(token)
+    if parsed is None:
+        raise AuthError("API token: malformed (expected sct1.<scope>.<secret>)")
+    study, role, username, secret = parsed
+    try:
+        ctx = sign_in(web.db, username, secret, study_code=study, role=role)
+    except StrokecellError:
+        raise AuthError("API token: unknown, revoked or out of scope") from None
+    principal = Principal(ctx, username, study, role, "token")
+    web.tokens.put(token, principal)
+    return principal
+
+
+def api_principal(request: Request) -> Principal:
+    """The caller of an API request: a Bearer token, else a signed-in session cookie
+    (then a state-changing request must carry the ``X-CSRF-Token`` header)."""
+    web = state_of(request)
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("Authorization: expected 'Bearer <API token>'")
+        return _token_principal(web, token.strip())
+    session = session_of(request)
+    if session is None or session.principal is None:
+        raise AuthError("not signed in: sign in (POST /api/v1/session) or send an API token")
+    if request.method not in SAFE_METHODS and \
+            not csrf_ok(web.key, session.sid, request.headers.get(CSRF_HEADER)):
+        raise CsrfError(f"CSRF: missing or invalid {CSRF_HEADER} header")
+    return session.principal
+
+
+ApiCaller = Annotated[Principal, Depends(api_principal)]
+
+
+@dataclass
+class PageForm:
+    """A posted page form whose CSRF token was checked, with the session it belongs to."""
+
+    session: SessionData
+    data: FormData
+
+    def get(self, name: str, default: str = "") -> str:
+        value = self.data.get(name)
+        return value if isinstance(value, str) else default
+
+    def values(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if isinstance(v, str)}
+
+
+async def page_form(request: Request) -> PageForm:
+    """Parse a posted page form and check its CSRF token (403 otherwise)."""
+    web = state_of(request)
+    session = session_of(request)
+    data = await request.form()
+    given = data.get(CSRF_FORM_FIELD)
+    if session is None or not csrf_ok(web.key, session.sid,
+                                      given if isinstance(given, str) else None):
+        raise CsrfError("CSRF: missing or invalid form token; reload the page and try again")
+    return PageForm(session, data)
+
+
+def require_principal(session: SessionData | None) -> Principal:
+    if session is None or session.principal is None:
+        raise AuthError("not signed in")
+    return session.principal
+
+
+def check_role_text(role: str) -> None:
+    if not role:
+        raise PermissionDeniedError("role: choose the role you act in")
