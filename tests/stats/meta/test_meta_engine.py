@@ -206,3 +206,25 @@ def test_estimate_within_the_range_and_order_free(data: tuple[list[float], list[
     shuffled = rma(yi[perm], vi[perm], method=method)
     assert shuffled.estimate == pytest.approx(res.estimate, rel=1e-8, abs=1e-10)
     assert shuffled.tau2 == pytest.approx(res.tau2, rel=1e-6, abs=1e-10)
+
+
+def test_reml_where_fisher_scoring_cycles_still_finds_the_maximum() -> None:
+    """Fisher scoring cycles on these data (found by hypothesis); the REML maximum is found
+    directly, with a warning, and checked against the REML log-likelihood of an intercept-only
+    model written out here (Viechtbauer 2005, eq. 11)."""
+    from scipy.optimize import minimize_scalar
+
+    yi = np.array([0.0] * 6 + [1.0])
+    vi = np.array([1.0] * 6 + [0.125])
+
+    def neg_reml(t: float) -> float:
+        w = 1 / (vi + t)
+        mu = float(np.sum(w * yi) / np.sum(w))
+        return float(0.5 * np.sum(np.log(vi + t)) + 0.5 * np.log(np.sum(w))
+                     + 0.5 * np.sum(w * (yi - mu) ** 2))
+
+    expected = minimize_scalar(neg_reml, bounds=(0, 10), method="bounded",
+                               options={"xatol": 1e-12}).x
+    with pytest.warns(RuntimeWarning, match="direct maximisation"):
+        res = rma(yi, vi, method="REML")
+    assert res.tau2 == pytest.approx(expected, rel=1e-6)

@@ -192,9 +192,18 @@ def _fisher_scoring(y: FloatArray, vi: FloatArray, X: FloatArray, method: str, s
         tau2 = tau2 + adj
         change = abs(old - tau2)
         if it > con.maxiter:
-            raise ConvergenceError(
-                f"Fisher scoring for tau^2 ({method}) did not converge in {con.maxiter} "
-                "iterations; try another method")
+            # Fisher scoring can cycle instead of converging (seen on data where the
+            # likelihood is flat near its maximum); the maximum itself still exists, so it is
+            # found directly rather than reported as a failure. ML/REML only: EB has no
+            # likelihood to maximise.
+            if method == "EB":
+                raise ConvergenceError(
+                    f"Fisher scoring for tau^2 ({method}) did not converge in {con.maxiter} "
+                    "iterations; try another method")
+            warnings.warn(f"Fisher scoring for tau^2 ({method}) did not converge in "
+                          f"{con.maxiter} iterations; tau^2 found by direct maximisation of "
+                          "the log-likelihood", RuntimeWarning, stacklevel=3)
+            return _maximise_loglik(y, vi, X, method == "REML", con), it
     if (method in ("ML", "REML") and con.ll0check and tau2 > con.threshold
             and bool(np.all(vi > 0))):
         reml = method == "REML"
@@ -205,6 +214,21 @@ def _fisher_scoring(y: FloatArray, vi: FloatArray, X: FloatArray, method: str, s
                           RuntimeWarning, stacklevel=3)
             tau2 = 0.0
     return tau2, it
+
+
+def _maximise_loglik(y: FloatArray, vi: FloatArray, X: FloatArray, reml: bool,
+                     con: Control) -> float:
+    from scipy.optimize import minimize_scalar
+
+    upper = max(con.tau2_max, 10.0 * float(np.var(y)) + float(np.max(vi)))
+    res = minimize_scalar(lambda t: -_loglik(y, vi, X, float(t), reml), bounds=(0.0, upper),
+                          method="bounded", options={"xatol": con.threshold, "maxiter": 500})
+    if not res.success:
+        raise ConvergenceError("tau^2: neither Fisher scoring nor direct maximisation of the "
+                               "log-likelihood converged; try another method")
+    tau2 = float(res.x)
+    # The bounded search never lands exactly on the boundary; take 0 when it is as good.
+    return 0.0 if _loglik(y, vi, X, 0.0, reml) >= _loglik(y, vi, X, tau2, reml) else tau2
 
 
 def _pm(y: FloatArray, vi: FloatArray, X: FloatArray, yraw: FloatArray,
