@@ -26,3 +26,17 @@ WRITTEN_BY_R = {"russian"}
 @pytest.fixture(scope="session")
 def odm_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(ODM_XSD)))
+
+
+# --- part 2: studies in the database (the trial tests' fixtures) -------------------------
+
+from trial.conftest import (  # noqa: E402, F401 (pytest fixtures, found by name)
+    _fast_passwords,
+    db_kind,
+    db_url,
+    engine,
+    pg_shared,
+    pg_template,
+    sqlite_template,
+    world,
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -84,8 +85,13 @@ DEFAULT_USER_PASSWORD_ENV = "STROKECELL_PASSWORD"
 def export(
     db: str = typer.Option(..., "--db", help="Database URL: sqlite:///FILE or "
                            "postgresql+psycopg://USER@HOST:PORT/DB."),
-    out: str = typer.Option(..., "--out", help="Directory for the CSV and Parquet files."),
+    out: str = typer.Option(..., "--out", help="Directory for the files (odm: a directory "
+                            "or a .xml file)."),
     username: str = typer.Option(..., "--username", help="Who exports (signs in)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet (the analysis tables, "
+                            "both written: the default), xpt (SAS transport v5), sav (SPSS), "
+                            "dta (Stata), odm (CDISC ODM 1.3.2), redcap (dictionary and "
+                            "records)."),
     role: str = typer.Option("statistician", "--role",
                              help="Acting role: statistician or data_manager."),
     password_env: str = typer.Option(
@@ -98,14 +104,22 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write subjects, observations and adverse_events as CSV and Parquet (blinded unless
-    --unblinded)."""
+    --unblinded), or the study as XPT, SAV, DTA, ODM or REDCap (--format; always blinded)."""
     from sqlalchemy import select
 
     from strokecell.store import make_engine, read_session
     from strokecell.store import models as m
     from strokecell.trial import export_datasets, sign_in
 
+    tables: dict[str, Any] | None = None
     try:
+        formats = ("csv", "parquet", "xpt", "sav", "dta", "odm", "redcap")
+        if fmt not in formats:
+            raise InputError(Problem("--format", "unknown export format", fmt,
+                                     ", ".join(formats)))
+        if unblinded and fmt not in ("csv", "parquet"):
+            raise InputError(Problem("--unblinded", f"the {fmt} export is always blinded",
+                                     fmt, "--format csv or parquet for an unblinded export"))
         password = os.environ.get(password_env)
         if not password:
             raise InputError(Problem("--password-env", f"environment variable {password_env} "
@@ -122,11 +136,44 @@ def export(
                                              "studies: name one", None, ", ".join(codes)))
                 code = codes[0]
             ctx = sign_in(engine, username, password, study_code=code, role=role)
-            result = export_datasets(engine, ctx, out, unblinded=unblinded)
+            if fmt not in ("csv", "parquet"):
+                from strokecell.interop.study import export_study
+
+                other = export_study(engine, ctx, fmt, Path(out))
+            else:
+                from strokecell.trial.imported_forms import imported_design
+
+                design = imported_design(engine, ctx)
+                if design is not None and design.forms and not unblinded:
+                    # a study imported from REDCap: its own forms are not shipped forms
+                    from strokecell.interop.study import write_imported_tables
+
+                    tables = write_imported_tables(engine, ctx, Path(out))
+                else:
+                    result = export_datasets(engine, ctx, out, unblinded=unblinded)
         finally:
             engine.dispose()
     except StrokecellError as exc:
         fail(exc, as_json=as_json)
+    if fmt not in ("csv", "parquet"):
+        if as_json:
+            emit_json({"format": other.format, "out": other.out, "unblinded": False,
+                       "files": other.files, "subjects": other.subjects,
+                       "warnings": list(other.warnings)})
+        else:
+            typer.echo(f"exported {other.subjects} subjects to {other.out} as {fmt} "
+                       f"(blinded): {', '.join(sorted(other.files))}")
+            for warning in other.warnings:
+                typer.echo(f"warning: {warning}", err=True)
+        return
+    if fmt in ("csv", "parquet") and tables is not None:
+        if as_json:
+            emit_json(tables)
+        else:
+            rows = ", ".join(f"{k} {v}" for k, v in tables["rows"].items())
+            typer.echo(f"exported to {tables['out']} (imported study, blinded: ARMCD empty): "
+                       f"{rows} rows, as CSV and Parquet")
+        return
     if as_json:
         emit_json({"out": result.out_dir, "unblinded": result.unblinded,
                    "files": result.files, "rows": result.rows})
