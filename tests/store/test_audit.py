@@ -250,3 +250,95 @@ def test_changes_of_reports_pending_column_changes(engine: Engine) -> None:
         loaded.title = "new title"
         assert [(c.field, c.old, c.new) for c in changes_of(loaded)] == [
             ("title", "t", "new title")]
+
+
+def test_the_head_moves_once_per_transaction(engine: Engine) -> None:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        _fill(engine, 6)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    head_updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")
+                    and "audit_chain_head" in s]
+    assert len(head_updates) == 1
+    result = _verify(engine)
+    assert result.ok and result.head_seq == 6
+
+
+def test_verify_inside_the_writing_transaction_sees_its_rows(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        record_change(s, ALICE, table="subjects", row_key=1, action="insert", new="x")
+        record_change(s, ALICE, table="subjects", row_key=2, action="insert", new="y")
+        result = verify_chain(s)
+        assert result.ok and result.head_seq == 2
+        record_change(s, ALICE, table="subjects", row_key=3, action="insert", new="z")
+    assert _verify(engine).head_seq == 3
+
+
+def test_a_rolled_back_savepoint_takes_its_audit_rows_with_it(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        record_change(s, ALICE, table="subjects", row_key=1, action="insert", new="kept")
+        with pytest.raises(RuntimeError), s.begin_nested():
+            record_change(s, ALICE, table="subjects", row_key=2, action="insert", new="gone")
+            raise RuntimeError("the nested step failed")
+        record_change(s, ALICE, table="subjects", row_key=3, action="insert", new="kept too")
+        with s.begin_nested():
+            record_change(s, ALICE, table="subjects", row_key=4, action="insert", new="kept 3")
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        with s.begin_nested():
+            record_change(s, ALICE, table="subjects", row_key=5, action="insert", new="gone")
+        raise RuntimeError("the whole transaction fails")
+    result = _verify(engine)
+    assert result.ok and result.rows_checked == 3 and result.head_seq == 3
+    with read_session(engine) as s:
+        values = s.scalars(select(AuditLog.new_value).order_by(AuditLog.seq)).all()
+    assert values == ["kept", "kept too", "kept 3"]
+
+
+def test_the_database_refuses_appends_that_do_not_extend_the_last_row(engine: Engine) -> None:
+    _fill(engine, 3)
+    with read_session(engine) as s:
+        last = s.get(AuditLog, 3)
+        assert last is not None
+        template = {c.key: getattr(last, c.key) for c in AuditLog.__table__.columns}
+
+    def insert_row(**changes: object) -> None:
+        row = dict(template, **changes)
+        row["row_hash"] = row_hash(row)
+        columns = ", ".join(row)
+        values = ", ".join(f":{k}" for k in row)
+        params = dict(row, action=str(row["action"]),
+                      occurred_at=row["occurred_at"].replace(tzinfo=None)
+                      if engine.dialect.name == "sqlite" else row["occurred_at"])
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO audit_log ({columns}) VALUES ({values})"), params)
+
+    for bad in ({"seq": 5, "prev_hash": template["row_hash"]},  # a gap
+                {"seq": 4, "prev_hash": "f" * 64},  # a wrong link
+                {"seq": 4, "prev_hash": template["prev_hash"]}):  # a fork of row 3
+        with pytest.raises(DBAPIError, match="extend"):
+            insert_row(**bad)
+    # a correct link is accepted by the trigger; moving the head anywhere but to it is not
+    insert_row(seq=4, prev_hash=template["row_hash"], new_value="appended")
+    with read_session(engine) as s:
+        fourth = s.get(AuditLog, 4)
+        assert fourth is not None
+        fourth_hash = fourth.row_hash
+    for statement in (f"UPDATE audit_chain_head SET last_seq = 5, last_hash = '{fourth_hash}'",
+                      f"UPDATE audit_chain_head SET last_seq = 3, "
+                      f"last_hash = '{template['row_hash']}'",
+                      "UPDATE audit_chain_head SET last_seq = 4, last_hash = 'x'"):
+        with pytest.raises(DBAPIError, match="advance"), engine.begin() as conn:
+            conn.execute(text(statement))
+    assert not _verify(engine).ok  # row 4 is beyond the head until the head moves to it
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_chain_head SET last_seq = 4, last_hash = :h"),
+                     {"h": fourth_hash})
+    assert _verify(engine).ok

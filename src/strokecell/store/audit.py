@@ -8,23 +8,26 @@ the gap-free sequence, and :func:`verify_chain` reports the first broken row.
 Appends are serialised on the one-row ``audit_chain_head`` table: ``SELECT ... FOR UPDATE``
 on PostgreSQL (held until the caller's transaction ends), the database writer lock on
 SQLite (``BEGIN IMMEDIATE`` from :func:`strokecell.store.make_engine`). Two transactions
-therefore cannot both append after the same row. Database triggers (initial migration)
-reject UPDATE and DELETE of audit rows and any INSERT that does not extend the head.
+therefore cannot both append after the same row. A transaction computes its rows' chain in
+memory, inserts each batch with one statement and moves the head once, just before it
+commits (a ``before_commit`` session hook). Database triggers (migrations 0001 and 0002)
+reject UPDATE and DELETE of audit rows, any INSERT that does not extend the last row beyond
+the head, and any move of the head other than forward to the last row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import insert, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, event, insert, inspect, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from strokecell.errors import ConflictError, InputError, Problem, StrokecellError
 from strokecell.store._types import AuditAction
@@ -34,10 +37,13 @@ from strokecell.store.models import GENESIS_HASH, AuditChainHead, AuditLog
 __all__ = [
     "Actor",
     "AuditEntry",
+    "AuditRecord",
     "AuditVerification",
     "FieldChange",
     "audit_text",
     "changes_of",
+    "flush_audit_head",
+    "record_batch",
     "record_change",
     "record_changes",
     "row_hash",
@@ -45,6 +51,9 @@ __all__ = [
 ]
 
 _DOMAIN = b"strokecell-audit-v1\n"
+_TAIL = "strokecell_audit_tail"
+_LOG: Table = AuditLog.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
 _LIMITS = {"username": 80, "role": 40, "table_name": 60, "row_key": 200, "field_name": 60}
 
 
@@ -175,6 +184,152 @@ def _validate(actor: Actor, table: str, row_key: str, action: AuditAction | str,
     return act
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """The audit rows of one changed row (one per field), for :func:`record_batch`."""
+
+    table: str
+    row_key: str | int
+    action: AuditAction | str
+    changes: Sequence[FieldChange]
+    reason: str | None = None
+
+
+@dataclass
+class _Tail:
+    """The chain as this transaction has extended it (the head row is written once, at
+    commit): the root transaction it belongs to, the head as stored, the last row written."""
+
+    transaction: SessionTransaction
+    head_seq: int
+    head_hash: str
+    seq: int
+    hash: str
+    dirty: bool = False  # a savepoint was rolled back: find the last surviving row again
+
+
+def _tail(session: Session) -> _Tail:
+    root = session.get_transaction()
+    state: _Tail | None = session.info.get(_TAIL)
+    if state is not None and state.transaction is root:
+        if state.dirty:
+            _recover(session, state)
+        return state
+    head = session.connection().execute(
+        select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
+        .with_for_update()).one_or_none()
+    if head is None:
+        raise StrokecellError("the audit chain head is missing: create the schema with "
+                              "strokecell.store.upgrade_to_head")
+    if root is None:  # pragma: no cover - connection() has begun the transaction
+        raise StrokecellError("audit entries need a transaction")
+    seq, last = int(head.last_seq), str(head.last_hash)
+    state = _Tail(root, seq, last, seq, last)
+    session.info[_TAIL] = state
+    return state
+
+
+def _recover(session: Session, state: _Tail) -> None:
+    """After a savepoint rollback: the rows this transaction wrote that survive are a
+    prefix of those it wrote (seq in head_seq+1 .. seq), so the last of them is the tail."""
+    row = session.connection().execute(
+        select(_LOG.c.seq, _LOG.c.row_hash)
+        .where(_LOG.c.seq > state.head_seq, _LOG.c.seq <= state.seq)
+        .order_by(_LOG.c.seq.desc()).limit(1)).one_or_none()
+    if row is None:
+        state.seq, state.hash = state.head_seq, state.head_hash
+    else:
+        state.seq, state.hash = int(row.seq), str(row.row_hash)
+    state.dirty = False
+
+
+def flush_audit_head(session: Session) -> None:
+    """Write the chain head for the rows this transaction appended (done once, at commit,
+    by a ``before_commit`` hook; call it to read the head inside the transaction)."""
+    state: _Tail | None = session.info.get(_TAIL)
+    if state is None or state.transaction is not session.get_transaction():
+        return
+    if state.dirty:
+        _recover(session, state)
+    if state.seq == state.head_seq:
+        return
+    session.connection().execute(update(_HEAD).where(_HEAD.c.id == 1)
+                                 .values(last_seq=state.seq, last_hash=state.hash))
+    state.head_seq, state.head_hash = state.seq, state.hash
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.info.get(_TAIL) is not None and session.get_nested_transaction() is None:
+        flush_audit_head(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+    state: _Tail | None = session.info.get(_TAIL)
+    if state is not None:
+        state.dirty = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    state: _Tail | None = session.info.get(_TAIL)
+    if state is not None and (transaction.parent is None or state.transaction is transaction):
+        del session.info[_TAIL]
+
+
+def record_batch(session: Session, actor: Actor, records: Iterable[AuditRecord], *,
+                 study_id: int | None = None, at: datetime | None = None,
+                 ) -> list[AuditEntry]:
+    """Append the audit rows of several changed rows at once, in ``session``'s transaction:
+    the rows continue the chain in the order given and are inserted by one statement.
+
+    Every record is validated first (an invalid one writes nothing); update and delete need
+    a ``reason``. ``at`` defaults to now; it must be timezone-aware. The chain head is
+    written once per transaction, just before it commits.
+    """
+    prepared: list[tuple[AuditRecord, str, AuditAction, list[FieldChange]]] = []
+    for record in records:
+        items = list(record.changes)
+        key = str(record.row_key)
+        act = _validate(actor, record.table, key, record.action, items, record.reason)
+        prepared.append((record, key, act, items))
+    moment = datetime.now(UTC) if at is None else at
+    if moment.utcoffset() is None:
+        raise InputError(Problem("at", "must be timezone-aware", moment))
+    moment = moment.astimezone(UTC)
+    if not prepared:
+        return []
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and sqlite_begin_mode(conn) == "DEFERRED":
+        raise ConflictError("audit entries need a write session (BEGIN IMMEDIATE); "
+                            "this session was opened with read_session()")
+    state = _tail(session)
+    seq, prev = state.seq, state.hash
+    role = str(actor.role)
+    rows: list[dict[str, Any]] = []
+    entries: list[AuditEntry] = []
+    for record, key, act, items in prepared:
+        for change in items:
+            seq += 1
+            fields: dict[str, Any] = {
+                "seq": seq, "study_id": study_id, "user_id": actor.user_id,
+                "username": actor.username, "role": role, "occurred_at": moment,
+                "offset_min": actor.offset_minutes, "table_name": record.table,
+                "row_key": key, "action": act, "field_name": change.field,
+                "old_value": audit_text(change.old), "new_value": audit_text(change.new),
+                "reason": record.reason, "prev_hash": prev,
+            }
+            digest = row_hash(fields)
+            fields["row_hash"] = digest
+            rows.append(fields)
+            entries.append(AuditEntry(seq, digest))
+            prev = digest
+    conn.execute(insert(_LOG), rows)
+    state.seq, state.hash = seq, prev
+    return entries
+
+
 def record_changes(session: Session, actor: Actor, *, table: str, row_key: str | int,
                    action: AuditAction | str, changes: Iterable[FieldChange],
                    reason: str | None = None, study_id: int | None = None,
@@ -183,42 +338,8 @@ def record_changes(session: Session, actor: Actor, *, table: str, row_key: str |
 
     Update and delete need a ``reason``. ``at`` defaults to now; it must be timezone-aware.
     """
-    items = list(changes)
-    key = str(row_key)
-    act = _validate(actor, table, key, action, items, reason)
-    moment = datetime.now(UTC) if at is None else at
-    if moment.utcoffset() is None:
-        raise InputError(Problem("at", "must be timezone-aware", moment))
-    moment = moment.astimezone(UTC)
-    conn = session.connection()
-    if conn.dialect.name == "sqlite" and sqlite_begin_mode(conn) == "DEFERRED":
-        raise ConflictError("audit entries need a write session (BEGIN IMMEDIATE); "
-                            "this session was opened with read_session()")
-    head = session.execute(
-        select(AuditChainHead.last_seq, AuditChainHead.last_hash)
-        .where(AuditChainHead.id == 1).with_for_update()).one_or_none()
-    if head is None:
-        raise StrokecellError("the audit chain head is missing: create the schema with "
-                              "strokecell.store.upgrade_to_head")
-    seq, prev = int(head.last_seq), str(head.last_hash)
-    entries: list[AuditEntry] = []
-    for change in items:
-        seq += 1
-        fields: dict[str, Any] = {
-            "seq": seq, "study_id": study_id, "user_id": actor.user_id,
-            "username": actor.username, "role": str(actor.role), "occurred_at": moment,
-            "offset_min": actor.offset_minutes, "table_name": table, "row_key": key,
-            "action": act, "field_name": change.field, "old_value": audit_text(change.old),
-            "new_value": audit_text(change.new), "reason": reason, "prev_hash": prev,
-        }
-        digest = row_hash(fields)
-        session.execute(insert(AuditLog).values(**fields, row_hash=digest))
-        session.execute(update(AuditChainHead).where(AuditChainHead.id == 1)
-                        .values(last_seq=seq, last_hash=digest)
-                        .execution_options(synchronize_session=False))
-        entries.append(AuditEntry(seq, digest))
-        prev = digest
-    return entries
+    return record_batch(session, actor, [AuditRecord(table, row_key, action, list(changes),
+                                                     reason)], study_id=study_id, at=at)
 
 
 def record_change(session: Session, actor: Actor, *, table: str, row_key: str | int,
@@ -260,6 +381,7 @@ def verify_chain(session: Session, *, batch_size: int = 2000) -> AuditVerificati
     if session.bind is not None and session.bind.dialect.name == "postgresql" \
             and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    flush_audit_head(session)  # rows appended by this very transaction
     head = session.execute(select(AuditChainHead.last_seq, AuditChainHead.last_hash)
                            .where(AuditChainHead.id == 1)).one_or_none()
     if head is None:

@@ -108,28 +108,31 @@ def authorize(session: Session, ctx: ServiceContext, action: Action,
     """
     if not isinstance(ctx, ServiceContext):
         raise PermissionDeniedError("no service context: sign in first")
-    user = session.get(m.User, ctx.user_id)
-    if user is None or not user.active:
+    # The user and their active grants of this role in one query (a row per grant, or one
+    # row with no grant); resolved on every call so that a revocation applies at once.
+    grant = m.RoleAssignment
+    rows = session.execute(
+        select(m.User.username, m.User.active, grant.id, grant.site_id)
+        .outerjoin(grant, (grant.user_id == m.User.id) & (grant.study_id == ctx.study_id)
+                   & (grant.role == ctx.role) & grant.revoked_at.is_(None))
+        .where(m.User.id == ctx.user_id)).all()
+    if not rows or not rows[0].active:
         raise PermissionDeniedError(f"user #{ctx.user_id} is unknown or inactive")
+    username = str(rows[0].username)
     if not allowed(ctx.role, action):
         raise PermissionDeniedError(
             f"{action.value}: not allowed for role {ctx.role.value}; allowed roles: "
             f"{', '.join(roles_for(action))}")
-    grants = session.scalars(
-        select(m.RoleAssignment.site_id).where(
-            m.RoleAssignment.user_id == ctx.user_id,
-            m.RoleAssignment.study_id == ctx.study_id,
-            m.RoleAssignment.role == ctx.role,
-            m.RoleAssignment.revoked_at.is_(None))).all()
+    grants = [row.site_id for row in rows if row.id is not None]
     if not grants:
         raise PermissionDeniedError(
-            f"{action.value}: {user.username} holds no active {ctx.role.value} role in this "
+            f"{action.value}: {username} holds no active {ctx.role.value} role in this "
             "study")
     sites = _sites(grants)
     if all_sites and sites is not None:
         raise PermissionDeniedError(
             f"{action.value}: needs a study-wide {ctx.role.value} role (all sites)")
-    return Scope(ctx, user.username, sites)
+    return Scope(ctx, username, sites)
 
 
 def _sites(grants: Iterable[int | None]) -> frozenset[int] | None:

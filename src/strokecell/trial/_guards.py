@@ -22,10 +22,6 @@ __all__ = ["ensure_writable"]
 def ensure_writable(s: Session, study_id: int, subject: m.Subject | None = None,
                     visit: m.Visit | None = None, form: m.FormInstance | None = None) -> None:
     """Refuse the write if the study or any enclosing record is locked."""
-    study = s.get(m.Study, study_id)
-    if study is not None and study.status in (StudyStatus.LOCKED, StudyStatus.CLOSED):
-        raise ConflictError(f"study: {study.code} is {study.status.value}; no data can be "
-                            "changed")
     targets = [m.RecordLock.scope == LockScope.STUDY]
     if subject is not None:
         targets.append((m.RecordLock.scope == LockScope.SUBJECT)
@@ -36,9 +32,19 @@ def ensure_writable(s: Session, study_id: int, subject: m.Subject | None = None,
     if form is not None:
         targets.append((m.RecordLock.scope == LockScope.FORM)
                        & (m.RecordLock.form_instance_id == form.id))
-    lock = s.scalars(select(m.RecordLock).where(
-        m.RecordLock.study_id == study_id, m.RecordLock.unlocked_at.is_(None),
-        or_(*targets)).limit(1)).first()
+    # The study's status and the first active lock over the target, in one query.
+    lock_id = (select(m.RecordLock.id)
+               .where(m.RecordLock.study_id == study_id, m.RecordLock.unlocked_at.is_(None),
+                      or_(*targets))
+               .order_by(m.RecordLock.id).limit(1).scalar_subquery())
+    row = s.execute(select(m.Study.code, m.Study.status, lock_id)
+                    .where(m.Study.id == study_id)).one_or_none()
+    if row is None:
+        return
+    code, status, found = row
+    if status in (StudyStatus.LOCKED, StudyStatus.CLOSED):
+        raise ConflictError(f"study: {code} is {status.value}; no data can be changed")
+    lock = s.get(m.RecordLock, found) if found is not None else None
     if lock is not None:
         what = {LockScope.STUDY: "the study", LockScope.SUBJECT: "the subject's casebook",
                 LockScope.VISIT: "the visit", LockScope.FORM: "the form"}[lock.scope]

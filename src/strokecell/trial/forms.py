@@ -15,7 +15,7 @@ audited in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -37,9 +37,7 @@ from strokecell.trial._design import current_version, design_of
 from strokecell.trial._formspec import FormSpec, TypedValue, form_codes, form_spec
 from strokecell.trial._guards import ensure_writable
 from strokecell.trial._tx import (
-    audit_delete,
-    audit_insert,
-    audit_update,
+    AuditBatch,
     reading,
     require_reason,
     writing,
@@ -113,12 +111,13 @@ def save_form(db: Engine, ctx: ServiceContext, subject_code: str, form_code: str
     """Save items of a form (first save: ``version=None``; later: the version read)."""
     with writing(db) as s:
         scope = authorize(s, ctx, Action.ENTER_FORM)
-        _spec_for(scope, form_code, writing_=True)
+        spec = _spec_for(scope, form_code, writing_=True)
         subject = visible_subject(s, scope, subject_code)
-        inst = write_form(s, scope, subject, form_code, items, visit_code=visit_code,
-                          repeat_index=repeat_index, version=version, reason=reason,
-                          assessment_date=assessment_date)
-        return form_view(s, subject, inst)
+        inst, visit, pv = _write_form(s, scope, subject, form_code, items,
+                                      visit_code=visit_code, repeat_index=repeat_index,
+                                      version=version, reason=reason,
+                                      assessment_date=assessment_date)
+        return _view(s, subject, visit, inst, spec, pv)
 
 
 def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
@@ -128,13 +127,23 @@ def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
     """:func:`save_form` inside the caller's transaction, for services that write a CRF
     page together with a typed row (adverse events, administrations): the caller has
     authorized its own action and found the subject with :func:`visible_subject`."""
+    return _write_form(s, scope, subject, form_code, items, visit_code=visit_code,
+                       repeat_index=repeat_index, version=version, reason=reason,
+                       assessment_date=assessment_date)[0]
+
+
+def _write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
+                items: Mapping[str, object], *, visit_code: str | None,
+                repeat_index: int, version: int | None, reason: str | None,
+                assessment_date: date | str | None,
+                ) -> tuple[m.FormInstance, m.Visit | None, m.ProtocolVersion | None]:
     ctx = scope.ctx
     subject_code = subject.subject_code
     if not isinstance(items, Mapping) or not items:
         raise InputError(Problem("items", "nothing to save", items, "item code -> value"))
     spec = _spec_for(scope, form_code, writing_=True)
     visit = _visit(s, subject, visit_code)
-    _check_place(s, subject, spec, visit_code, repeat_index)
+    pv = _check_place(s, subject, spec, visit_code, repeat_index)
     inst = _instance(s, subject, visit, form_code, repeat_index, lock=True)
     ensure_writable(s, scope.study_id, subject, visit, inst)
     if inst is None and version is not None:
@@ -144,6 +153,8 @@ def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
         raise ConflictError(f"version: {form_code} of {subject_code} is at version "
                             f"{inst.version}, you edited version {version}; reload it")
     old = {r.item_code: r for r in inst.items} if inst else {}
+    if inst is not None:
+        inst.derived  # noqa: B018 - load it now: a load after the changes below would flush
     merged: dict[str, object] = {k: stored_value(r) for k, r in old.items()}
     for key, value in items.items():
         if value is None:
@@ -162,6 +173,7 @@ def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
     complete = spec.is_complete(merged)
     derived = spec.complete(merged) if complete else []
     now = ctx.now()
+    batch = AuditBatch(s, scope)
     if inst is None:
         pv = current_version(s, scope.study_id)
         inst = m.FormInstance(
@@ -172,8 +184,9 @@ def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
             status=FormStatus.COMPLETE if complete else FormStatus.INCOMPLETE,
             assessment_date=when, created_at=now, created_offset_min=ctx.offset_minutes,
             created_by_user_id=ctx.user_id, updated_at=now,
-            updated_offset_min=ctx.offset_minutes, updated_by_user_id=ctx.user_id)
-        audit_insert(s, scope, inst, "form_instances")
+            updated_offset_min=ctx.offset_minutes, updated_by_user_id=ctx.user_id,
+            items=[], derived=[])
+        batch.insert(inst, "form_instances")
     else:
         inst.status = FormStatus.COMPLETE if complete else FormStatus.INCOMPLETE
         if when is not None:
@@ -184,13 +197,17 @@ def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
         # Every save moves the version on (one UPDATE), even one that changes only item
         # rows, so that a writer holding the previous version is refused.
         flag_modified(inst, "updated_at")
-        audit_update(s, scope, inst, "form_instances", text or "items added")
-    _write_items(s, scope, inst, old, items, typed, text)
-    _write_derived(s, scope, inst, derived, now, text)
-    s.flush()
-    s.refresh(inst)
+        batch.update(inst, "form_instances", text or "items added")
+    _write_items(batch, inst, old, items, typed, text)
+    _write_derived(batch, inst, derived, now, text)
+    # One flush for the form, its items and derived values, then their audit rows; the
+    # collections were kept up to date in memory (new rows appended, removed rows taken
+    # out), so the view needs no reload.
+    batch.write()
     invalidate_changed_signatures(s, scope, subject, f"{form_code} saved")
-    return inst
+    if pv is None or pv.id != inst.protocol_version_id:
+        pv = s.get(m.ProtocolVersion, inst.protocol_version_id)
+    return inst, visit, pv
 
 
 def form_view(s: Session, subject: m.Subject, inst: m.FormInstance) -> FormView:
@@ -200,7 +217,7 @@ def form_view(s: Session, subject: m.Subject, inst: m.FormInstance) -> FormView:
 
 
 def _check_place(s: Session, subject: m.Subject, spec: FormSpec, visit_code: str | None,
-                 repeat: int) -> None:
+                 repeat: int) -> m.ProtocolVersion | None:
     pv = s.get(m.ProtocolVersion, subject.protocol_version_id)
     planned = design_of(pv.yaml_text).forms_at(visit_code) if pv else ()
     problems: list[Problem] = []
@@ -215,6 +232,7 @@ def _check_place(s: Session, subject: m.Subject, spec: FormSpec, visit_code: str
                                 repeat, "1, 2, 3 ..." if spec.repeating else "1"))
     if problems:
         raise InputError(problems, context=subject.subject_code)
+    return pv
 
 
 def _assessment(subject: m.Subject, value: date | str | None, ctx: ServiceContext,
@@ -243,27 +261,31 @@ def _assign(row: m.ItemValue, tv: TypedValue) -> None:
     row.missing_reason = None
     for column in _COLUMNS:
         setattr(row, column, None)
-    setattr(row, _COLUMN_OF[tv.value_type], tv.value)
+    value = tv.value
+    if isinstance(value, datetime):  # stored in UTC: keep in memory what a reload gives
+        value = value.astimezone(UTC)
+    setattr(row, _COLUMN_OF[tv.value_type], value)
 
 
-def _write_items(s: Session, scope: Scope, inst: m.FormInstance, old: dict[str, m.ItemValue],
+def _write_items(batch: AuditBatch, inst: m.FormInstance, old: dict[str, m.ItemValue],
                  items: Mapping[str, object], typed: Mapping[str, TypedValue],
                  reason: str | None) -> None:
     for key, value in items.items():
         row = old.get(key)
         if value is None and row is not None:
             inst.items.remove(row)
-            audit_delete(s, scope, row, "item_values", reason or "cleared")
+            batch.delete(row, "item_values", reason or "cleared")
         elif row is None:
-            row = m.ItemValue(form_instance_id=inst.id, item_code=key)
+            row = m.ItemValue(item_code=key)
             _assign(row, typed[key])
-            audit_insert(s, scope, row, "item_values")
+            inst.items.append(row)
+            batch.insert(row, "item_values")
         else:
             _assign(row, typed[key])
-            audit_update(s, scope, row, "item_values", reason or "re-entered")
+            batch.update(row, "item_values", reason or "re-entered")
 
 
-def _write_derived(s: Session, scope: Scope, inst: m.FormInstance, derived: list[Any],
+def _write_derived(batch: AuditBatch, inst: m.FormInstance, derived: list[Any],
                    now: datetime, reason: str | None) -> None:
     old = {d.param_code: d for d in inst.derived}
     why = f"recomputed from the items ({reason})" if reason else "recomputed from the items"
@@ -271,23 +293,24 @@ def _write_derived(s: Session, scope: Scope, inst: m.FormInstance, derived: list
     for param, gone in old.items():
         if param not in new:
             inst.derived.remove(gone)
-            audit_delete(s, scope, gone, "derived_values", why)
+            batch.delete(gone, "derived_values", why)
     for param, d in new.items():
         row = old.get(param)
         if row is None:
-            audit_insert(s, scope, m.DerivedValue(form_instance_id=inst.id, param_code=param,
-                                                  value_num=d.num, value_text=d.text,
-                                                  engine=d.engine, computed_at=now),
-                         "derived_values")
+            row = m.DerivedValue(param_code=param, value_num=d.num, value_text=d.text,
+                                 engine=d.engine, computed_at=now)
+            inst.derived.append(row)
+            batch.insert(row, "derived_values")
         elif (row.value_num, row.value_text) != (d.num, d.text):
             row.value_num, row.value_text, row.engine = d.num, d.text, d.engine
             row.computed_at = now
-            audit_update(s, scope, row, "derived_values", why)
+            batch.update(row, "derived_values", why)
 
 
 def _view(s: Session, subject: m.Subject, visit: m.Visit | None, inst: m.FormInstance,
-          spec: FormSpec) -> FormView:
-    pv = s.get(m.ProtocolVersion, inst.protocol_version_id)
+          spec: FormSpec, pv: m.ProtocolVersion | None = None) -> FormView:
+    if pv is None or pv.id != inst.protocol_version_id:
+        pv = s.get(m.ProtocolVersion, inst.protocol_version_id)
     values = {r.item_code: stored_value(r) for r in inst.items}
     problems: tuple[str, ...] = ()
     if inst.status is FormStatus.INCOMPLETE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -9,7 +10,8 @@ from fastapi import APIRouter, Query, Request
 from strokecell.trial import get_form, get_subject, list_forms, save_form
 from strokecell.trial.formspec_view import get_form_layout, list_form_layouts
 from strokecell.web.api._common import ERRORS
-from strokecell.web.core.deps import ApiCaller, state_of
+from strokecell.web.core.deps import ApiCaller, run_write, state_of
+from strokecell.web.core.writes import group_committed
 from strokecell.web.presenters import score_series
 from strokecell.web.schemas.requests import FormSaveRequest
 from strokecell.web.schemas.responses import FormLayoutOut, FormOut, ScoreSeriesOut
@@ -50,14 +52,18 @@ def subject_form(subject_code: str, form_code: str, caller: ApiCaller, request: 
 
 
 @router.put("/subjects/{subject_code}/forms/{form_code}", response_model=FormOut)
-def save(subject_code: str, form_code: str, body: FormSaveRequest, caller: ApiCaller,
-         request: Request, visit_code: VisitCode = None, repeat_index: Repeat = 1) -> FormOut:
+@group_committed
+async def save(subject_code: str, form_code: str, body: FormSaveRequest, caller: ApiCaller,
+               request: Request, visit_code: VisitCode = None,
+               repeat_index: Repeat = 1) -> FormOut:
     """Save items (partial saves allowed). Later saves give the version read; changing a
     saved item needs a reason. Totals are computed by the engine when complete."""
-    return FormOut.model_validate(save_form(
-        state_of(request).db, caller.ctx, subject_code, form_code, body.items,
+    web = state_of(request)
+    view = await run_write(web, functools.partial(
+        save_form, web.db, caller.ctx, subject_code, form_code, body.items,
         visit_code=visit_code, repeat_index=repeat_index, version=body.version,
         reason=body.reason, assessment_date=body.assessment_date))
+    return FormOut.model_validate(view)
 
 
 @router.get("/subjects/{subject_code}/scores", response_model=list[ScoreSeriesOut])

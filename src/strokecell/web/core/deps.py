@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Annotated, Any
+import hashlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from strokecell.errors import PermissionDeniedError, StrokecellError
@@ -29,11 +32,13 @@ from strokecell.web.core.security import (
     csrf_token,
     parse_token,
 )
+from strokecell.web.core.writes import GroupCommit, is_group_committed
 
 __all__ = ["ApiCaller", "PageForm", "WebState", "api_principal", "client_address",
-           "page_form", "serialized_writes", "session_of", "state_of"]
+           "page_form", "run_write", "serialized_writes", "session_of", "state_of"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,6 +52,9 @@ class WebState:
     tokens: TokenCache
     templates: Jinja2Templates
     _write_lock: asyncio.Lock | None = None
+    _group_commit: GroupCommit | None = None
+    _token_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _token_locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def serialize_writes(self) -> bool:
@@ -58,6 +66,21 @@ class WebState:
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         return self._write_lock
+
+    def token_lock(self, token: str) -> threading.Lock:
+        """One argon2 verification per token at a time: concurrent first requests with the
+        same token wait for it (and then find it cached) instead of each verifying."""
+        key = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        with self._token_locks_guard:
+            if len(self._token_locks) > 10_000:
+                self._token_locks.clear()
+            return self._token_locks.setdefault(key, threading.Lock())
+
+    def group_commit(self) -> GroupCommit:
+        """Form saves on SQLite: grouped into one transaction per commit (see writes.py)."""
+        if self._group_commit is None:
+            self._group_commit = GroupCommit(self.db, self.write_lock)
+        return self._group_commit
 
     @property
     def key(self) -> bytes:
@@ -71,11 +94,20 @@ async def serialized_writes(request: Request) -> AsyncIterator[None]:
     """Router dependency: one state-changing request at a time on SQLite (waiting costs no
     thread, so a queue of writers cannot starve the thread pool); none on PostgreSQL."""
     web = state_of(request)
-    if request.method in SAFE_METHODS or not web.serialize_writes:
+    if request.method in SAFE_METHODS or not web.serialize_writes \
+            or is_group_committed(request.scope.get("endpoint")):
         yield
         return
     async with web.write_lock():
         yield
+
+
+async def run_write(web: WebState, call: Callable[[], T]) -> T:
+    """Run a service call that writes: on SQLite through group commit (its result comes
+    back once its group has committed), on PostgreSQL directly in the thread pool."""
+    if web.serialize_writes:
+        return await web.group_commit().run(call)
+    return await run_in_threadpool(call)
 
 
 def state_of(request: Request) -> WebState:
@@ -96,6 +128,14 @@ def _token_principal(web: WebState, token: str) -> Principal:
     cached = web.tokens.get(token)
     if cached is not None:
         return cached
+    with web.token_lock(token):
+        cached = web.tokens.get(token)
+        if cached is not None:
+            return cached
+        return _verify_token(web, token)
+
+
+def _verify_token(web: WebState, token: str) -> Principal:
     parsed = parse_token(token)
     if parsed is None:
         raise AuthError("API token: malformed (expected sct1.<scope>.<secret>)")
@@ -109,16 +149,22 @@ def _token_principal(web: WebState, token: str) -> Principal:
     return principal
 
 
-def api_principal(request: Request) -> Principal:
+async def api_principal(request: Request) -> Principal:
     """The caller of an API request: a Bearer token, else a signed-in session cookie
-    (then a state-changing request must carry the ``X-CSRF-Token`` header)."""
+    (then a state-changing request must carry the ``X-CSRF-Token`` header).
+
+    Everything here is in memory except a token's first verification (argon2, in the
+    thread pool), so a request with a known token or session costs no thread hop."""
     web = state_of(request)
     auth = request.headers.get("authorization", "")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("Authorization: expected 'Bearer <API token>'")
-        return _token_principal(web, token.strip())
+        cached = web.tokens.get(token.strip())
+        if cached is not None:
+            return cached
+        return await run_in_threadpool(_token_principal, web, token.strip())
     session = session_of(request)
     if session is None or session.principal is None:
         raise AuthError("not signed in: sign in (POST /api/v1/session) or send an API token")
