@@ -9,7 +9,7 @@ import pytest
 
 from strokecell.protocol import Protocol, load_protocol
 
-from .simulated import simulated_trial
+from .simulated import demo_like_trial, simulated_trial
 
 REFERENCE = Path(__file__).resolve().parents[2] / "protocols" / "reference-ich-ia-ucmsc.yaml"
 
@@ -25,6 +25,13 @@ def protocol() -> Protocol:
 def trial(protocol: Protocol) -> Frames:
     """ADSL, BDS (worst-score rows derived) and ADAE of a simulated reference trial."""
     return simulated_trial(protocol, n=45, seed=2026)
+
+
+@pytest.fixture(scope="session")
+def demo_like(protocol: Protocol) -> Frames:
+    """The simulated trial as the demo records it (each parameter at its scheduled visits
+    only; a loss to follow-up and a missed final visit in each arm)."""
+    return demo_like_trial(protocol, n=45, seed=2026)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ sites, on the virtual clock of tests/trial/conftest.py:
 
 * day 0: one screen failure (age 80), six subjects enrolled and randomised (strata from the
   baseline MBI), one enrolled but not randomised; baseline visit with baseline_stroke,
-  MBI, NIHSS, mRS, lesion volume and BDNF (Fugl-Meyer total for the first three); the
+  demographics (sex alternating male/female, weight 60 + k kg), MBI, NIHSS, mRS, lesion
+  volume and BDNF (Fugl-Meyer total for the first three); the
   cell-arm subjects get their cells (released lot); a mild adverse event;
 * day 30: month 1 (MBI, BDNF) for the six;
 * day 40: one subject dies (grade 5 serious event), another withdraws (withdrawal page);
@@ -152,6 +153,9 @@ def record_trial(db: Any, *, lock: bool = True, fma: bool = True) -> RecordedTri
         save_form(world.db, inv[site], code, "baseline_stroke",
                   {**BASELINE_STROKE, "onset_date": (day0 - timedelta(days=12)).isoformat(),
                    "age_years": 50 + k}, visit_code="baseline")
+        save_form(world.db, coord[site], code, "demographics",
+                  {"sex": "male" if k % 2 == 0 else "female", "weight_kg": 60.0 + k},
+                  visit_code="baseline")
         save_form(world.db, rater[site], code, "mbi", mbi_items(mbis[k]),
                   visit_code="baseline", assessment_date=day0)
         if fma and k < 3:  # 58 items: three forms are enough (every item is an audited row)

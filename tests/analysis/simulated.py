@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from strokecell.analysis import PARAMS, derive_worst_case, strata_columns
+from strokecell.analysis import PARAMS, derive_worst_case, scheduled_visits, strata_columns
 from strokecell.protocol import Protocol
 from strokecell.simulate import PatientCohort, Scenario, simulate_patients
 
@@ -190,3 +190,30 @@ def simulated_trial(protocol: Protocol, n: int = 45, seed: int = 2026,
                                screen_failures=screen_failures)
     return from_simulation(protocol, cohort, allocate(protocol, cohort, seed), biomarkers,
                            seed)
+
+
+def demo_like_trial(protocol: Protocol, n: int = 45, seed: int = 2026
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The simulated trial as ``strokecell demo`` records it through the trial services:
+    each parameter only at the visits the protocol schedules for it (and baseline:
+    Fugl-Meyer at baseline and month 12 only, mRS at baseline, months 3 and 12), worst-score
+    rows derived after that; in each arm one withdrawal becomes a loss to follow-up and one
+    completer misses the month-12 visit without discontinuing (COMPLFL stays Y, as the
+    derivation from the record sets it)."""
+    adsl, bds, adae = simulated_trial(protocol, n=n, seed=seed, biomarkers=False)
+    bds = bds[bds["DTYPE"].isna()]
+    keep = pd.Series(False, index=bds.index)
+    for code in bds["PARAMCD"].unique():
+        when = {"baseline", *scheduled_visits(protocol, code)}
+        keep |= (bds["PARAMCD"] == code) & bds["AVISIT"].isin(when)
+    bds = bds[keep]
+    adsl = adsl.copy()
+    for arm in protocol.arms:
+        in_arm = adsl["ARMCD"] == arm.code
+        withdrawn = adsl.index[in_arm & (adsl["DCSREAS"] == "WITHDRAWAL BY SUBJECT")]
+        if len(withdrawn):
+            adsl.loc[withdrawn[0], "DCSREAS"] = "LOST TO FOLLOW-UP"
+        done = adsl.loc[in_arm & (adsl["COMPLFL"] == "Y"), "USUBJID"]
+        bds = bds[~((bds["USUBJID"] == done.iloc[0]) & (bds["AVISIT"] == "month_12"))]
+    bds = derive_worst_case(adsl, bds.reset_index(drop=True), protocol)
+    return adsl, bds, adae

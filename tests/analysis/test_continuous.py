@@ -100,7 +100,8 @@ def test_degenerate_visits_and_arms(trial: Frames) -> None:
     adsl, bds, _ = trial
     no12 = bds[bds["AVISIT"] != "month_12"]
     res = mmrm_endpoint(adsl, no12, "MBI", arms=ARMS, reference="control",
-                        primary_visit="month_12", visits=["month_6", "month_12"])
+                        primary_visit="month_12",
+                        visits=["month_1", "month_3", "month_6", "month_12"])
     assert "visit month_12 has no data for MBI" in res.messages
     assert "primary visit month_12 has no estimable data for MBI" in res.messages
     assert res.table["AVISIT"].tolist() == ["month_1", "month_3", "month_6"]
@@ -127,3 +128,21 @@ def test_single_visit_and_settings(trial: Frames) -> None:
                         primary_visit="month_12")
     assert res.table["AVISIT"].tolist() == ["month_12"]
     assert bool(res.table["primary"].iloc[0]) and res.info["df_method"] == "satterthwaite"
+
+
+def test_model_uses_the_scheduled_visits_only(trial: Frames) -> None:
+    """A parameter is modelled at the visits the protocol schedules for it (Fugl-Meyer:
+    month 12, the key secondary endpoint), baseline as covariate; records at other visits
+    (here the simulated month 1-6 values) are left out and said, no visit is reported
+    empty."""
+    adsl, bds, _ = trial
+    for composite in (False, True):
+        res = mmrm_endpoint(adsl, bds, "FMATOT", arms=ARMS, reference="control",
+                            primary_visit="month_12", visits=["month_12"],
+                            composite=composite)
+        assert res.table["AVISIT"].tolist() == ["month_12"]
+        assert set(res.tables["lsmeans"]["AVISIT"]) == {"month_12"}
+        assert res.info["visits"] == ["month_12"] == res.info["visits_scheduled"]
+        assert any("at visits the protocol does not schedule for it (month_1, month_3, "
+                   "month_6) are not used; the model uses month_12" in m for m in res.messages)
+        assert not any("fewer than" in m or "has no data" in m for m in res.messages)

@@ -10,6 +10,7 @@ from strokecell.analysis import (
     PARAMS,
     derive_worst_case,
     paramcd_for,
+    scheduled_visits,
     strata_columns,
     validate_adae,
     validate_adsl,
@@ -144,13 +145,30 @@ def test_worst_case_rows_after_death(protocol: Protocol, trial: Frames) -> None:
     assert (worst["SRCSEQ"] == "ADSL.DTHDT").all()
     again = derive_worst_case(adsl, bds, protocol)
     assert len(again) == len(bds)  # idempotent
-    # every visit due on or after the death has a worst row, none before it
+    # every visit the protocol schedules for the parameter and due on or after the death
+    # has a worst row, none before it and none where the parameter is not collected
     subj = adsl[adsl["DTHFL"] == "Y"].iloc[0]
     day = (subj["DTHDT"] - subj["RANDDT"]).days
-    due = {v.code for v in protocol.schedule.visits if not v.baseline and v.target_day >= day}
-    got = set(worst.loc[(worst["USUBJID"] == subj["USUBJID"]) &
-                        (worst["PARAMCD"] == "MRS"), "AVISIT"])
-    assert got == due
+    for code in ("MRS", "FMATOT", "MBI"):
+        due = {v.code for v in protocol.schedule.visits if not v.baseline
+               and v.target_day >= day and v.code in scheduled_visits(protocol, code)}
+        got = set(worst.loc[(worst["USUBJID"] == subj["USUBJID"]) &
+                            (worst["PARAMCD"] == code), "AVISIT"])
+        assert got == due, code
+    assert set(worst.loc[worst["PARAMCD"].str.startswith("FMA"), "AVISIT"]) == {"month_12"}
+    assert set(worst.loc[worst["PARAMCD"] == "MRS", "AVISIT"]) <= {"month_3", "month_12"}
+
+
+def test_scheduled_visits_follow_the_endpoints(protocol: Protocol) -> None:
+    """The visits at which the protocol collects each parameter (as the trial's design
+    schedules the forms): Fugl-Meyer only at month 12, the key secondary endpoint."""
+    assert scheduled_visits(protocol, "FMATOT") == ["month_12"]
+    assert scheduled_visits(protocol, "FMAUE") == scheduled_visits(protocol, "FMALE") == [
+        "month_12"]
+    assert scheduled_visits(protocol, "MBI") == ["month_1", "month_3", "month_6", "month_12"]
+    assert scheduled_visits(protocol, "MRS") == ["month_3", "month_12"]
+    assert scheduled_visits(protocol, "LESVOL") == ["month_12"]
+    assert scheduled_visits(protocol, "BI") == []
 
 
 def test_bds_visits_must_be_in_the_schedule(protocol: Protocol, frames: Frames) -> None:

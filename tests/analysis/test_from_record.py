@@ -87,18 +87,27 @@ def test_adsl_subjects_arms_and_populations(unblinded: AnalysisDatasets,
     cells = rand["ARMCD"] == CELLS
     assert rand.loc[cells, "TRTSDT"].notna().all() and rand.loc[~cells, "TRTSDT"].isna().all()
     assert (rand.loc[cells, "ONSETDY"] == 12.0).all()  # screened 12 days after onset
+    # dose per kg from the unblinded export's administration summary (adm_items: 3.0e7 cells,
+    # 70 kg on the administration page); nothing for the control arm
+    assert rand.loc[cells, "DOSEKG"].tolist() == pytest.approx([3.0e7 / 70] * int(cells.sum()))
+    assert rand.loc[~cells, "DOSEKG"].isna().all()
     day40 = pd.Timestamp(t.baseline_day + timedelta(days=40))
     assert adsl.loc[t.died, ["DTHFL", "DTHDT", "DCSREAS"]].tolist() == ["Y", day40, "DEATH"]
     assert adsl.loc[t.withdrawn, ["DTHFL", "DCSDT", "DCSREAS"]].tolist() == [
         "N", day40, "WITHDRAWAL BY SUBJECT"]
     assert (adsl["DTHFL"] == "Y").sum() == 1 and (adsl["COMPLFL"] == "N").all()
     assert rand["AGE"].tolist() == [50.0 + k for k in range(6)]  # baseline_stroke page
+    # demographics page (baseline): sex and weight, in ADSL for the baseline table
+    assert rand["SEX"].tolist() == ["M", "F"] * 3
+    assert rand["WEIGHTBL"].tolist() == [60.0 + k for k in range(6)]
+    assert adsl.loc[[t.not_randomised, t.screen_failure], "SEX"].isna().all()
     assert rand["BNIHSS"].eq(7.0).all()
     assert rand["STRAT_BASELINE_MBI"].tolist() == ["le_40", "gt_40", "le_40", "gt_40",
                                                    "le_40", "le_40"]
     src = unblinded.sources.set_index(["USUBJID", "VARIABLE"])["SOURCE"]
     assert src[(t.not_randomised, "AGE")].startswith("screening:")
     assert src[(t.arms and sorted(t.arms)[0], "AGE")].endswith("/baseline_stroke/item:age_years")
+    assert src[(sorted(t.arms)[0], "SEX")].endswith("/demographics/item:sex")
     assert unblinded.snapshot.counts["screened"] == 8
 
 
@@ -173,6 +182,7 @@ def test_blinded_derivation_has_no_arm(unlocked_db: Engine, locked_db: Engine,
         rand = ds.adsl[ds.adsl["RANDFL"] == "Y"]
         assert (rand["ARMCD"] == "").all() and rand["ARM"].isna().all()
         assert rand["TRTSDT"].isna().all() and rand["ONSETDY"].isna().all()
+        assert rand["DOSEKG"].isna().all()  # the administration summary is unblinded only
         assert (rand["SAFFL"] == "Y").all()
         assert not ds.adsl.isin([CELLS, "zqcomp"]).any().any()
         adsl, _, _ = ds.for_analysis()
@@ -216,6 +226,49 @@ def test_planned_analyses_run_on_the_derived_sets(unblinded: AnalysisDatasets) -
     flow = planned["consort"].table
     screened = flow[flow["stage"] == "screened"]["n"].sum()
     assert screened == 8 and "mmrm:MBI" in planned.results
+    # locked on day 112: the four subjects neither dead nor withdrawn are still in follow-up
+    # (month 6 and 12 not yet due), not "discontinued - not recorded"; every allocated
+    # subject is counted once: completed + discontinued + lost + ongoing
+    assert not (flow["reason"] == "NOT RECORDED").any()
+
+    def n(stage: str, arm: str) -> int:
+        return int(flow[(flow["stage"] == stage) & (flow["ARMCD"] == arm)
+                        & (flow["reason"] == "")]["n"].sum())
+
+    arms = sorted(set(unblinded.adsl.loc[unblinded.adsl["RANDFL"] == "Y", "ARMCD"]))
+    assert sum(n("ongoing", a) for a in arms) == 4
+    assert sum(n("discontinued", a) for a in arms) == 2
+    for arm in arms:
+        assert n("allocated", arm) == sum(n(s, arm) for s in (
+            "completed", "discontinued", "lost to follow-up", "ongoing"))
+    src = unblinded.sources
+    notes = src.loc[src["VARIABLE"] == "COMPLFL", "SOURCE"].tolist()
+    assert sum("follow-up ongoing" in x for x in notes) == 4
+
+
+def test_a_missed_final_visit_is_not_a_discontinuation(unblinded: AnalysisDatasets) -> None:
+    """COMPLFL: a subject not discontinued whose last scheduled visit was missed (its window
+    closed before the data cut-off) completed the follow-up; with the window still open the
+    follow-up is ongoing (the demo showed such a subject as "discontinued - not recorded")."""
+    from datetime import date
+
+    from strokecell.analysis.from_record import _cutoff, _Derivation
+    from strokecell.trial import VisitView
+
+    def visit(number: int, done: bool, end: date) -> VisitView:
+        return VisitView(f"v{number}", f"V{number}", number, end, end, end,
+                         end if done else None, "done" if done else "scheduled", 1)
+
+    d = _Derivation("S", unblinded.protocol, {"subjects": []}, {}, {}, True, {})
+    d.visits = {"A": [visit(0, True, date(2026, 1, 1)), visit(4, False, date(2027, 1, 31))]}
+    d.cutoff = (date(2027, 6, 1), "the study lock")
+    assert d._completion("A", True, None) == {"COMPLFL": "Y"}
+    assert "missed" in d.sources[-1][3] and "not discontinued" in d.sources[-1][3]
+    assert d._completion("A", True, "DEATH") == {"COMPLFL": "N"}
+    d.cutoff = (date(2027, 1, 15), "the latest visit date of the record")
+    assert d._completion("A", True, None) == {"COMPLFL": "N"}
+    assert "follow-up ongoing" in d.sources[-1][3]
+    assert _cutoff([], d.visits) == (date(2026, 1, 1), "the latest visit date of the record")
 
 
 @SKIP_PG

@@ -73,10 +73,16 @@ def test_consort_counts_by_hand() -> None:
     assert _n(t, "randomised", "ALL") == 15
     assert _n(t, "allocated", "cell") == 8 and _n(t, "allocated", "ctrl") == 7
     assert _n(t, "received", "cell") == 7 and _n(t, "not received", "cell") == 1
-    assert _n(t, "discontinued", "cell") == 2
+    # loss to follow-up is its own stage, not also a discontinuation reason
+    assert _n(t, "discontinued", "cell") == 1
     assert _n(t, "discontinued", "cell", "DEATH") == 1
+    assert not ((t["stage"] == "discontinued") & (t["reason"] == "LOST TO FOLLOW-UP")).any()
     assert _n(t, "lost to follow-up", "cell") == 1 and _n(t, "lost to follow-up", "ctrl") == 0
-    assert _n(t, "completed", "ctrl") == 6
+    assert _n(t, "completed", "ctrl") == 6 and _n(t, "completed", "cell") == 6
+    for arm in ("cell", "ctrl"):
+        assert _n(t, "allocated", arm) == (_n(t, "completed", arm) + _n(t, "discontinued", arm)
+                                           + _n(t, "lost to follow-up", arm))
+    assert "ongoing" not in set(t["stage"])
     assert _n(t, "analysed", "cell") == 8  # ITT, no BDS given
 
 

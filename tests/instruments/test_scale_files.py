@@ -87,3 +87,35 @@ def test_broken_yaml_names_the_file(tmp_path: Path) -> None:
     broken.write_text("items: [\n  - code: x: y\n", encoding="utf-8")
     with pytest.raises(ScaleFileError, match=r"broken\.yaml"):
         read_yaml(broken)
+
+
+def test_a_version_longer_than_the_record_column_is_refused_on_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``form_instances.instrument_version`` holds 200 characters; a scale whose version text
+    is longer would be refused by PostgreSQL on every save, so loading it fails first."""
+    import yaml
+
+    from strokecell.instruments import _loader
+    from strokecell.instruments._schema import VERSION_MAX_LENGTH
+
+    (tmp_path / "demo.yaml").write_text(
+        yaml.safe_dump(_minimal(version="v" * (VERSION_MAX_LENGTH + 1))), encoding="utf-8")
+    monkeypatch.setattr(_loader, "_scales_dir", lambda: tmp_path)
+    _loader._read_definition.cache_clear()
+    try:
+        with pytest.raises(ScaleFileError) as caught:
+            _loader._read_definition("demo")
+    finally:
+        _loader._read_definition.cache_clear()
+    text = str(caught.value)
+    assert "demo.yaml" in text and "version" in text
+    assert f"{VERSION_MAX_LENGTH + 1} characters" in text
+    assert f"at most {VERSION_MAX_LENGTH}" in text
+    ScaleFile.model_validate(_minimal(version="v" * VERSION_MAX_LENGTH))  # the limit itself fits
+
+
+def test_every_shipped_version_fits_the_record_column() -> None:
+    from strokecell.instruments._schema import VERSION_MAX_LENGTH
+
+    for code in list_instruments():
+        assert len(load_instrument(code).definition.version) <= VERSION_MAX_LENGTH, code

@@ -62,7 +62,7 @@ def test_unblinded_report_on_the_locked_study(recorded: RecordedFiles, tmp_path:
     assert "zqcells" in html and "Zeta cells arm" in html  # by arm
     assert result["data_snapshot"] in html and result["record_sha256"] in html
     assert "audit chain head" in html and "seed = 7" in html
-    assert "record: DOSEKG (cells/kg) is empty" in html  # derivation notes are shown
+    assert "record: DOSEKG (cells/kg) and ONSETDY from the unblinded" in html  # notes shown
 
 
 def test_blinded_report_names_no_arm(recorded: RecordedFiles, tmp_path: Path) -> None:

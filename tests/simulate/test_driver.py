@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import DataError
 
 from store.conftest import (  # noqa: F401 (pytest fixtures, found by name)
     DB_KINDS,
@@ -259,18 +258,17 @@ def _run_and_check(eng: Engine, protocol: Path) -> None:
 
 
 @pytest.mark.parametrize("db_kind", [DB_KINDS[1]], indirect=True)
-@pytest.mark.xfail(raises=DataError, strict=True, reason=(
-    "platform bug found by the driver: form_instances.instrument_version is VARCHAR(40) but "
-    "the Fugl-Meyer forms' version texts are 61 (fma_ue, fma_le) and 92 (fma_total) "
-    "characters; SQLite ignores the length, PostgreSQL refuses every FMA form"))
 def test_reference_trial_on_postgresql(engine: Engine) -> None:  # noqa: F811
+    """Regression: form_instances.instrument_version was VARCHAR(40) while the Fugl-Meyer
+    version texts are 61 (fma_ue, fma_le) and 92 (fma_total) characters, so PostgreSQL
+    refused every FMA form (migration 0003 widens it to 200)."""
     _run_and_check(engine, REFERENCE)
 
 
 @pytest.mark.parametrize("db_kind", [DB_KINDS[1]], indirect=True)
 def test_trial_without_fugl_meyer_on_postgresql(engine: Engine,  # noqa: F811
                                                 tmp_path: Path) -> None:
-    """The reference protocol less its Fugl-Meyer endpoint (see the xfail above)."""
+    """The reference protocol less its Fugl-Meyer endpoint."""
     text = REFERENCE.read_text(encoding="utf-8")
     text, removed = re.subn(r"  - instrument: fma_total\n(    .*\n)+", "", text)
     assert removed == 1

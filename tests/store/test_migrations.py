@@ -21,7 +21,7 @@ def test_upgrade_from_empty_matches_the_models(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     try:
         assert current_revision(engine) is None
-        assert upgrade_to_head(empty_db_url) == head_revision() == "0002"
+        assert upgrade_to_head(empty_db_url) == head_revision() == "0003"
         assert current_revision(engine) == head_revision()
         assert schema_differences(engine) == []
         tables = set(inspect(engine).get_table_names())
@@ -60,3 +60,24 @@ def test_the_migration_installs_the_append_only_guards(engine: object) -> None:
                       "'2026-01-01 00:00:00', 0, 't', 'k', 'insert', 'p', 'h')"):
         with pytest.raises(DBAPIError), engine.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_0003_widens_the_columns_that_hold_scale_versions(empty_db_url: str) -> None:
+    """Regression: the Fugl-Meyer version texts (61 and 92 characters) did not fit
+    form_instances.instrument_version (40) nor their engine names derived_values.engine (80);
+    PostgreSQL refused every FMA form."""
+    from alembic import command
+
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0002")
+        upgrade_to_head(engine)
+        widths = {(table, c["name"]): getattr(c["type"], "length", None)
+                  for table in ("form_instances", "derived_values")
+                  for c in inspect(engine).get_columns(table)}
+        assert widths[("form_instances", "instrument_version")] == 200
+        assert widths[("derived_values", "engine")] == 250
+        assert schema_differences(engine) == []
+    finally:
+        engine.dispose()

@@ -25,6 +25,7 @@ from strokecell.trial import (
     save_form,
     screen,
     unblind,
+    withdraw_subject,
 )
 
 from .conftest import MBI_0, World, chain_ok, snapshot
@@ -39,7 +40,7 @@ EXPECTED: dict[str, set[str]] = {
     "read_subjects": READERS, "record_visit": {INV, C}, "enter_form": {INV, C, B, L},
     "manage_lots": {L}, "administer": {L}, "report_ae": {INV, C}, "raise_query": {MO, DM},
     "answer_query": {INV, C}, "lock": {DM}, "sign": {INV}, "export": {ST, DM},
-    "read_audit": {MO, DM, AD},
+    "read_audit": {MO, DM, AD}, "withdraw": {INV, C},
 }
 
 
@@ -75,6 +76,8 @@ def _services(world: World, subject: str, enrolled: str, screening: str,
             world.db, ctx, subject, "mbi", {"feeding": 5}, visit_code="baseline")
         if r is not Role.CELL_LAB else save_form(
             world.db, ctx, subject, "administration", {"lot_number": "LOT-1"}),
+        Action.WITHDRAW: lambda ctx, r: withdraw_subject(
+            world.db, ctx, enrolled, reason_code="consent_withdrawn", date=world.clock.now.date()),
     }
 
 

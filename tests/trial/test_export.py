@@ -70,6 +70,10 @@ def test_blinded_export_files_and_analysis_ready_rows(world: World, tmp_path: Pa
     assert mine["NIHSS"]["AVAL"] == 6.0
     assert {r["ARMCD"] for r in obs} == {None}
     assert not any(r["FORMCD"] == "administration" for r in obs)
+    # the administration summary is for unblinded exports only: no table, no column
+    assert "administrations" not in build_datasets(world.db, stat)
+    assert not {"EXNUM", "EXCELLS", "DOSEKG", "ROUTE"} & {
+        c for rows in build_datasets(world.db, stat).values() for r in rows for c in r}
     subjects = pq.read_table(result.files["subjects.parquet"]).to_pylist()
     assert {r["ARMCD"] for r in subjects} == {None} and {r["TRTSDT"] for r in subjects} == {None}
     with open(result.files["observations.csv"], encoding="utf-8") as handle:
@@ -99,6 +103,16 @@ def test_unblinded_export_needs_a_locked_study_and_is_audited(world: World,
     assert subjects[arms["transplant"]]["ARMCD"] == "transplant"
     assert subjects[arms["control"]]["ARMCD"] == "control"
     assert subjects[arms["transplant"]]["TRTSDT"] is not None
+    # administration summary per subject who received cells (adm_items: 3.0e7 cells, 70 kg)
+    assert set(result.files) >= {"administrations.csv", "administrations.parquet"}
+    adm = pq.read_table(result.files["administrations.parquet"]).to_pylist()
+    assert [r["USUBJID"] for r in adm] == [arms["transplant"]]
+    row = adm[0]
+    assert row["EXNUM"] == 1 and row["EXCELLS"] == 3.0e7 and row["EXWTKG"] == 70.0
+    assert row["DOSEKG"] == pytest.approx(3.0e7 / 70) == row["TOTDOSKG"]
+    assert row["ROUTE"] == "intra_arterial" and row["ARMCD"] == "transplant"
+    assert row["TRTSDT"] == subjects[arms["transplant"]]["TRTSDT"]
+    assert row["ONSETDY"] == 12.0 and 12 * 24 <= row["ONSETHR"] < 13 * 24  # screened day 12
     with read_session(world.db) as s:
         audit = s.scalars(select(m.AuditLog).where(m.AuditLog.table_name == "exports")).all()
     assert {a.field_name for a in audit} == {"unblinded", "out_dir", "subjects"}

@@ -16,6 +16,7 @@ from strokecell.store import models as m
 from strokecell.trial import (
     add_site,
     amend_protocol,
+    create_user,
     crf_codes,
     design_of,
     form_spec,
@@ -63,7 +64,8 @@ def test_visit_schedule_and_forms_per_visit() -> None:
         ("baseline", 0, 0, 3, 0), ("month_1", 1, 30, 7, 7), ("month_3", 2, 91, 14, 14),
         ("month_6", 3, 183, 21, 21), ("month_12", 4, 365, 30, 30)]
     baseline = design.visit("baseline").forms
-    assert {"consent", "eligibility", "baseline_stroke", "mbi", "fma_total", "nihss",
+    assert {"consent", "eligibility", "baseline_stroke", "demographics", "mbi", "fma_total",
+            "nihss",
             "lesion_volume", "mri"} <= set(baseline)
     assert design.visit("month_1").forms == ("mbi", "nihss", "rehabilitation")
     assert {"mbi", "fma_total", "mrs", "lesion_volume", "mri"} <= set(
@@ -74,6 +76,7 @@ def test_visit_schedule_and_forms_per_visit() -> None:
 
 def test_every_crf_page_loads_and_declares_its_fields() -> None:
     assert crf_codes() == sorted(["administration", "adverse_event", "baseline_stroke",
+                                  "demographics",
                                   "biomarker", "concomitant_medication", "consent",
                                   "eligibility", "mri", "rehabilitation", "withdrawal"])
     for code in crf_codes():
@@ -202,3 +205,39 @@ def test_cli_init_creates_the_schema_and_the_study(empty_db_url: str,
         assert chain_ok(engine)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ('version: "1.0"', f'version: "{"1" * 41}"', "version"),
+    ("- code: transplant", f"- code: {'t' * 21}", "code"),
+    ("{code: month_1, label: Month 1,", f"{{code: month_1, label: {'M' * 101},", "label"),
+])
+def test_protocol_texts_longer_than_their_columns_are_protocol_errors(
+        world: World, old: str, new: str, field: str) -> None:
+    """A protocol value wider than the column that stores it (protocol_versions.version_label
+    40, arms.code and visits.visit_code 20, visits.visit_name 100) is refused as an input
+    error naming the field, never as a database error (PostgreSQL enforces VARCHAR lengths)."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    amended = text.replace(old, new)
+    before = snapshot(world.db)
+    with pytest.raises(InputError, match=field):
+        amend_protocol(world.db, world.admin, amended)
+    assert snapshot(world.db) == before
+
+
+def test_site_and_user_texts_longer_than_their_columns_are_input_errors(world: World) -> None:
+    """sites.name and users.full_name hold 200 characters, users.email 254: a longer value is
+    an input error naming the field (never a database error on PostgreSQL)."""
+    before = snapshot(world.db)
+    with pytest.raises(InputError, match="name"):
+        add_site(world.db, world.admin, "S09", "N" * 201)
+    with pytest.raises(InputError, match="full_name"):
+        create_user(world.db, world.admin, "long.name", "F" * 201, PASSWORD)
+    with pytest.raises(InputError, match="email"):
+        create_user(world.db, world.admin, "long.mail", "Long Mail", PASSWORD,
+                    email="x" * 250 + "@example.org")
+    assert snapshot(world.db) == before
+    add_site(world.db, world.admin, "S09", "N" * 200)
+    create_user(world.db, world.admin, "long.name", "F" * 200, PASSWORD,
+                email="x" * 242 + "@example.org")

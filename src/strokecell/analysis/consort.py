@@ -2,9 +2,19 @@
 
 From ADSL (screen failures are rows with ``RANDFL == "N"`` and a ``SCRFREAS``): assessed for
 eligibility (screened), excluded with reasons, randomised, then per arm: allocated, received
-and not received the allocated intervention, discontinued with reasons (lost to follow-up,
-withdrawal, death, ...), completed, analysed (in the ITT population with at least one
-post-baseline value of the primary endpoint when BDS is given) and excluded from analysis.
+and not received the allocated intervention, then follow-up, where every allocated subject
+is counted exactly once:
+
+* ``lost to follow-up``: ``DCSREAS == "LOST TO FOLLOW-UP"``;
+* ``discontinued`` with each other ``DCSREAS`` (death, withdrawal, ...);
+* ``completed``: no discontinuation and ``COMPLFL == "Y"`` (a missed visit is not a
+  discontinuation: the derivation sets COMPLFL for a subject whose follow-up ended without
+  one);
+* ``ongoing``: neither (still in follow-up at the data cut-off); only listed when some are.
+
+so that allocated = completed + discontinued + lost to follow-up (+ ongoing). Then analysed
+(in the ITT population with at least one post-baseline value of the primary endpoint when
+BDS is given) and excluded from analysis.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from strokecell.analysis.result import AnalysisResult
 __all__ = ["CONSORT_COLUMNS", "consort_flow"]
 
 CONSORT_COLUMNS = ["stage", "ARMCD", "reason", "n"]
+LOST = "LOST TO FOLLOW-UP"
 
 
 def consort_flow(adsl: pd.DataFrame, arms: Sequence[str], *, bds: pd.DataFrame | None = None,
@@ -47,6 +58,7 @@ def consort_flow(adsl: pd.DataFrame, arms: Sequence[str], *, bds: pd.DataFrame |
         analysed_ids = set(post["USUBJID"])
     groups = [(a, adsl["ARMCD"] == a) for a in arms] if by_arm else [("ALL", adsl["ARMCD"]
                                                                       .isin(arms))]
+    ongoing_any = bool((rand & adsl["DCSREAS"].isna() & (adsl["COMPLFL"] != "Y")).any())
     for arm, in_arm in groups:
         sub = adsl[rand & in_arm]
         if sub.empty:
@@ -54,18 +66,28 @@ def consort_flow(adsl: pd.DataFrame, arms: Sequence[str], *, bds: pd.DataFrame |
         add("allocated", arm, len(sub))
         add("received", arm, int((sub["RECFL"] == "Y").sum()))
         add("not received", arm, int((sub["RECFL"] != "Y").sum()))
-        disc = sub[sub["COMPLFL"] != "Y"]
+        stopped = sub["DCSREAS"].notna()
+        lost = stopped & (sub["DCSREAS"] == LOST)
+        disc = sub[stopped & ~lost]
         add("discontinued", arm, len(disc))
-        for reason, n in disc["DCSREAS"].fillna("NOT RECORDED").value_counts().sort_index(
-                ).items():
+        for reason, n in disc["DCSREAS"].value_counts().sort_index().items():
             add("discontinued", arm, int(n), str(reason))
-        add("lost to follow-up", arm, int((sub["DCSREAS"] == "LOST TO FOLLOW-UP").sum()))
-        add("completed", arm, int((sub["COMPLFL"] == "Y").sum()))
+        add("lost to follow-up", arm, int(lost.sum()))
+        add("completed", arm, int((~stopped & (sub["COMPLFL"] == "Y")).sum()))
+        ongoing = int((~stopped & (sub["COMPLFL"] != "Y")).sum())
+        if ongoing_any:
+            add("ongoing", arm, ongoing)
+        if ongoing:
+            messages.append(f"{'arm ' + arm if by_arm else 'all arms'}: {ongoing} "
+                            "subject(s) neither discontinued nor at the end of follow-up "
+                            "(still in follow-up at the data cut-off)")
         itt = sub[sub["ITTFL"] == "Y"]
         analysed = itt if analysed_ids is None else itt[itt["USUBJID"].isin(analysed_ids)]
         add("analysed", arm, len(analysed))
         add("excluded from analysis", arm, len(sub) - len(analysed))
     return AnalysisResult("consort", pd.DataFrame(rows, columns=CONSORT_COLUMNS), messages,
                           {"by_arm": by_arm, "primary_paramcd": primary_paramcd,
+                           "identity": "allocated = completed + discontinued + lost to "
+                           "follow-up" + (" + ongoing" if ongoing_any else ""),
                            "analysed": "ITT with a post-baseline value of the primary "
                            "endpoint" if analysed_ids is not None else "ITT"})

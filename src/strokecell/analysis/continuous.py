@@ -67,11 +67,14 @@ def mmrm_endpoint(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, *,
                   visits: Sequence[str] = (), log_scale: bool = False,
                   composite: bool = False, population: str = "ITTFL",
                   covariates_by_visit: bool = False) -> AnalysisResult:
-    """Fit the MMRM of ``paramcd`` on every post-baseline visit with data and return the
-    differences (``table``) and the LS means of the change by arm and visit
-    (``tables["lsmeans"]``). ``visits`` are the visits the protocol plans to report: one
-    without data is named in the messages. ``covariates_by_visit`` adds the interactions of
-    baseline and strata with visit (one slope per visit)."""
+    """Fit the MMRM of ``paramcd`` and return the differences (``table``) and the LS means
+    of the change by arm and visit (``tables["lsmeans"]``). ``visits`` are the post-baseline
+    visits the protocol schedules for the parameter
+    (:func:`~strokecell.analysis.datasets.scheduled_visits`): the model uses those only
+    (baseline enters as the covariate), records at other visits are left out and said, and
+    a scheduled visit without data is named in the messages; empty: every post-baseline
+    visit with data. ``covariates_by_visit`` adds the interactions of baseline and strata
+    with visit (one slope per visit)."""
     settings = settings or AnalysisSettings()
     name = f"mmrm {paramcd}{' composite' if composite else ''}" + (
         f" {population}" if population != "ITTFL" else "")
@@ -79,12 +82,22 @@ def mmrm_endpoint(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, *,
                                    composite=composite, log_scale=log_scale)
     dead = bds[(bds["PARAMCD"] == paramcd) & (bds["DTYPE"] == "WORST")].merge(
         adsl[["USUBJID", "ARMCD"]], on="USUBJID")
+    if visits:
+        other = rows[~rows["AVISIT"].isin(visits)]
+        if not other.empty:
+            messages.append(
+                f"{paramcd}: {len(other)} record(s) at visits the protocol does not schedule "
+                f"for it ({', '.join(dict.fromkeys(other.sort_values('AVISITN')['AVISIT']))})"
+                f" are not used; the model uses {', '.join(visits)}")
+        rows = rows[rows["AVISIT"].isin(visits)]
+        dead = dead[dead["AVISIT"].isin(visits)]
     order = (rows.drop_duplicates("AVISIT").sort_values("AVISITN")["AVISIT"].tolist()
              if not rows.empty else [])
     messages += [f"visit {v} has no data for {paramcd}" for v in visits if v not in order]
     info: dict[str, Any] = {"paramcd": paramcd, "reference": reference, "population":
                             population, "log_scale": log_scale, "composite": composite,
-                            "primary_visit": primary_visit}
+                            "primary_visit": primary_visit,
+                            "visits_scheduled": list(visits)}
     empty = AnalysisResult(name, pd.DataFrame(columns=DIFFERENCE_COLUMNS), messages, info,
                            {"lsmeans": pd.DataFrame(columns=LSMEANS_COLUMNS)})
     missing_arms = [a for a in arms if not (rows["ARMCD"] == a).any()]

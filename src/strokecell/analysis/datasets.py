@@ -33,6 +33,7 @@ __all__ = [
     "control_arm",
     "param",
     "paramcd_for",
+    "scheduled_visits",
     "strata_columns",
     "validate_adae",
     "validate_adsl",
@@ -87,6 +88,35 @@ def paramcd_for(instrument: str) -> str:
             return p.code
     raise NotFoundError(f"instrument {instrument!r} has no analysis parameter; allowed: "
                         + ", ".join(p.instrument for p in PARAMS.values()))
+
+
+#: Components recorded by a composite scale's form (the ``fma_total`` form also gives the
+#: upper- and lower-extremity subtotals, as the trial's form scoring does).
+_COMPONENTS = {"fma_total": ("FMAUE", "FMALE")}
+
+
+def _recorded_by(instrument: str) -> set[str]:
+    """The PARAMCDs a protocol endpoint's instrument has recorded at its visits: its own, a
+    composite's components, and for a panel biomarker every analyte of the biomarker page."""
+    try:
+        code = paramcd_for(instrument)
+    except NotFoundError:
+        return set()
+    if PARAMS[code].kind == "biomarker":
+        return {p.code for p in PARAMS.values() if p.kind == "biomarker"}
+    return {code, *_COMPONENTS.get(instrument, ())}
+
+
+def scheduled_visits(protocol: Protocol, paramcd: str) -> list[str]:
+    """The post-baseline visits (in schedule order) at which the protocol collects
+    ``paramcd``: the visits of every endpoint whose instrument records it, as the trial's
+    study design schedules the forms (each endpoint's form at its visits and at baseline).
+    Empty when no endpoint records it. Fugl-Meyer of the reference protocol: ``month_12``."""
+    wanted: set[str] = set()
+    for ep in protocol.endpoints:
+        if paramcd in _recorded_by(ep.instrument):
+            wanted.update(ep.visits)
+    return [v.code for v in protocol.schedule.visits if not v.baseline and v.code in wanted]
 
 
 def strata_columns(protocol: Protocol) -> list[str]:

@@ -58,6 +58,7 @@ from strokecell.errors import InputError, NotFoundError, PermissionDeniedError, 
 from strokecell.protocol import Protocol
 from strokecell.trial import (
     Action,
+    LockView,
     ServiceContext,
     SubjectView,
     VisitView,
@@ -82,6 +83,8 @@ RELATED = ("possible", "probable", "definite")  # WHO-UMC words counted as relat
 AEOUT = {"recovered": "RECOVERED", "recovering": "RECOVERING", "fatal": "FATAL",
          "not_recovered": "NOT RECOVERED", "unknown": "UNKNOWN",
          "recovered_with_sequelae": "RECOVERED WITH SEQUELAE"}
+#: The demographics page's sex codes as ADSL SEX (CDISC: M, F, U).
+SEX = {"male": "M", "female": "F", "unknown": "U"}
 DCSREAS = {"consent_withdrawn": "WITHDRAWAL BY SUBJECT", "adverse_event": "ADVERSE EVENT",
            "lost_to_follow_up": "LOST TO FOLLOW-UP", "death": "DEATH",
            "investigator_decision": "PHYSICIAN DECISION", "protocol_deviation": "OTHER",
@@ -251,6 +254,7 @@ def analysis_datasets(db: Engine, ctx: ServiceContext, *,
     visits = {r["USUBJID"]: list_visits(db, ctx, r["USUBJID"]) for r in data["subjects"]}
     d = _Derivation(study.code, protocol, data, subjects, visits, opened,
                     {a.code: a.receives_cells for a in study.arms})
+    d.cutoff = _cutoff(locks, visits)
     d.bds_rows()
     d.adsl_rows(db, ctx, _screenings(db, ctx))
     d.adae_rows()
@@ -279,6 +283,17 @@ def analysis_datasets(db: Engine, ctx: ServiceContext, *,
     return AnalysisDatasets(protocol, adsl, bds, adae, snapshot, sources, tuple(d.messages))
 
 
+def _cutoff(locks: Iterable[LockView], visits: Mapping[str, list[VisitView]]
+            ) -> tuple[date | None, str]:
+    """The data cut-off: the date of the active study lock, else the latest visit date of
+    the record (the record's own calendar: a simulated trial runs ahead of the clock)."""
+    study_locks = [lk.locked_at.date() for lk in locks if lk.scope == "study" and lk.active]
+    if study_locks:
+        return max(study_locks), "the study lock"
+    done = [v.actual_date for vs in visits.values() for v in vs if v.actual_date is not None]
+    return (max(done), "the latest visit date of the record") if done else (None, "")
+
+
 class _Derivation:
     """The row-by-row derivation; one instance per call of :func:`analysis_datasets`."""
 
@@ -297,12 +312,16 @@ class _Derivation:
             "blinded: ARMCD, ARM and TRTSDT are empty; RECFL and SAFFL equal RANDFL and "
             "ONSETDY is empty (they would reveal the arm); treatment-emergent = on or after "
             "randomisation"]
-        self.messages.append("DOSEKG (cells/kg) is empty: the administration page is for "
-                             "the cell lab only and is not part of the export")
-        self.messages.append("SEX is empty: the case report forms do not collect it")
+        self.messages.append(
+            "DOSEKG (cells/kg) and ONSETDY from the unblinded export's administration summary "
+            "(cells of the first administration / the weight recorded there)" if unblinded else
+            "DOSEKG (cells/kg) is empty: the administration summary is part of the unblinded "
+            "export only")
+        self.administrations = {r["USUBJID"]: r for r in data.get("administrations", [])}
         self.baseline: dict[tuple[str, str], dict[str, Any]] = {}
         self.crf: dict[tuple[str, str], tuple[Any, str]] = {}
         self.rows_by_subject = {r["USUBJID"]: r for r in data["subjects"]}
+        self.cutoff: tuple[date | None, str] = (None, "")
 
     def trace(self, usubjid: str, variable: str, value: Any, source: str) -> None:
         self.sources.append((usubjid, variable, "" if value is None else str(value), source))
@@ -314,7 +333,7 @@ class _Derivation:
         for obs in self.data["observations"]:
             src = f"form:{obs['FORMSEQ']}/{obs['FORMCD']}"
             if obs["ITEMCD"] is not None and obs["FORMCD"] in ("baseline_stroke",
-                                                               "eligibility"):
+                                                               "eligibility", "demographics"):
                 self.crf.setdefault((obs["USUBJID"], f"{obs['FORMCD']}.{obs['ITEMCD']}"), (
                     obs["AVAL"] if obs["AVAL"] is not None else obs["AVALC"],
                     f"{src}/item:{obs['ITEMCD']}"))
@@ -435,6 +454,13 @@ class _Derivation:
             value = found[0]
             row[var] = float(value) if var == "AGE" and value is not None else value
             self.trace(usubjid, var, value, found[1] or "not recorded")
+        sex = self._crf_value(usubjid, ("demographics.sex",))
+        row["SEX"] = SEX.get(str(sex[0]), "U") if sex else None
+        self.trace(usubjid, "SEX", row["SEX"], sex[1] if sex else "no demographics page")
+        weight = self._crf_value(usubjid, ("demographics.weight_kg",))
+        row["WEIGHTBL"] = float(weight[0]) if weight else None
+        self.trace(usubjid, "WEIGHTBL", row["WEIGHTBL"], weight[1] if weight
+                   else "no demographics page")
         nihss = self.baseline.get((usubjid, "NIHSS"))
         row["BNIHSS"] = nihss["AVAL"] if nihss else None
         self.trace(usubjid, "BNIHSS", row["BNIHSS"], nihss["SRCSEQ"] if nihss else "no "
@@ -445,6 +471,15 @@ class _Derivation:
         row["ONSETDY"] = float((trtsdt - onset_day).days) if trtsdt and onset_day else None
         if row["ONSETDY"] is not None:
             self.trace(usubjid, "ONSETDY", row["ONSETDY"], f"TRTSDT {trtsdt} - onset {onset}")
+        given = self.administrations.get(usubjid) if self.unblinded else None
+        if given is not None:
+            src = (f"administrations summary: {given['EXNUM']} administration(s), "
+                   f"{given['EXCELLS']:g} cells, {given['EXWTKG']:g} kg, {given['ROUTE']}")
+            row["DOSEKG"] = given["DOSEKG"]
+            self.trace(usubjid, "DOSEKG", row["DOSEKG"], src)
+            if given["ONSETDY"] is not None:
+                row["ONSETDY"] = given["ONSETDY"]
+                self.trace(usubjid, "ONSETDY", row["ONSETDY"], src)
         cells = self.receives_cells.get(str(subj["ARMCD"]), False)
         received = rand and (not self.unblinded or not cells or trtsdt is not None)
         row.update(ITTFL="Y" if rand else "N", RANDFL="Y" if rand else "N",
@@ -493,11 +528,27 @@ class _Derivation:
         return {"DCSDT": None, "DCSREAS": by_status}
 
     def _completion(self, usubjid: str, rand: bool, reason: str | None) -> dict[str, Any]:
+        """COMPLFL: randomised, not discontinued, and the scheduled follow-up over: the last
+        scheduled visit done, or its window closed before the data cut-off. A missed visit,
+        even the last, is not a discontinuation (DCSREAS comes from death, the withdrawal
+        page or the subject status only)."""
         visits = self.visits.get(usubjid, [])
         last = max(visits, key=lambda v: v.number) if visits else None
-        done = rand and reason is None and last is not None and last.actual_date is not None
-        self.trace(usubjid, "COMPLFL", "Y" if done else "N",
-                   f"last visit {last.code}: {last.status}" if last else "no visits")
+        cutoff, why = self.cutoff
+        if last is None:
+            done, note = False, "no visits"
+        elif not rand or reason is not None:
+            done, note = False, f"last visit {last.code}: {last.status}; discontinued: {reason}"
+        elif last.actual_date is not None:
+            done, note = True, f"last visit {last.code}: {last.status}"
+        elif cutoff is not None and last.window_end < cutoff:
+            done, note = True, (f"last visit {last.code} not done (missed), its window closed "
+                                f"{last.window_end} before the data cut-off {cutoff} ({why}); "
+                                "not discontinued: follow-up ended")
+        else:
+            done, note = False, (f"last visit {last.code}: {last.status}, window open at the "
+                                 f"data cut-off {cutoff} ({why}): follow-up ongoing")
+        self.trace(usubjid, "COMPLFL", "Y" if done else "N", note)
         return {"COMPLFL": "Y" if done else "N"}
 
     def _screen_failure(self, db: Engine, ctx: ServiceContext, number: str, outcome: str,
@@ -516,7 +567,7 @@ class _Derivation:
         return {"STUDYID": self.studyid, "USUBJID": number,
                 "SITEID": view.site_code, "ARMCD": SCREEN_FAILURE, "ARM": None,
                 "STRKTYPE": stroke, "AGE": float(age) if age else None, "SEX": None,
-                "BNIHSS": None, "ONSETDY": None, "DOSEKG": None,
+                "BNIHSS": None, "ONSETDY": None, "DOSEKG": None, "WEIGHTBL": None,
                 **dict.fromkeys(("ITTFL", "PPROTFL", "SAFFL", "RANDFL", "RECFL", "COMPLFL",
                                  "DTHFL"), "N"),
                 "RANDDT": None, "TRTSDT": None, "DTHDT": None, "DCSDT": None, "DCSREAS": None,

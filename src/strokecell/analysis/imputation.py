@@ -1,8 +1,9 @@
 """Multiple imputation at one visit: missing at random and jump to reference.
 
-Data: per subject of the ITT population, the analysis value at each post-baseline visit up to
-the target visit (after death, the worst score when the parameter has one: the composite
-strategy; death is not imputed), the baseline value and the strata as covariates.
+Data: per subject of the ITT population, the analysis value at each post-baseline visit the
+protocol schedules for the parameter up to the target visit (``visits``; Fugl-Meyer of the
+reference protocol: month 12 only; after death, the worst score when the parameter has one:
+the composite strategy; death is not imputed), the baseline value and the strata as covariates.
 
 **MAR** (sequential regression, per arm; Rubin 1987 §5.4, van Buuren 2018 Algorithm 3.1):
 for each visit *k* in time order, regress :math:`Y_k` on :math:`(1, x, Y_1..Y_{k-1})` among
@@ -80,8 +81,8 @@ def _implied(params: list[tuple[Array, float]], x: Array) -> tuple[Array, Array]
 
 
 def _one_imputation(y: Array, x: Array, arm_idx: dict[str, npt.NDArray[np.intp]],
-                    reference: str,
-                    rng: np.random.Generator) -> tuple[Array, Array]:
+                    reference: str, rng: np.random.Generator,
+                    names: Sequence[str]) -> tuple[Array, Array]:
     fill = y.copy()
     params: dict[str, list[tuple[Array, float]]] = {a: [] for a in arm_idx}
     for k in range(y.shape[1]):
@@ -89,7 +90,10 @@ def _one_imputation(y: Array, x: Array, arm_idx: dict[str, npt.NDArray[np.intp]]
             z = np.column_stack([x[idx], fill[idx, :k]])
             col = y[idx, k]
             obs = ~np.isnan(col)
-            beta, s2 = _draw_regression(z[obs], col[obs], rng)
+            try:
+                beta, s2 = _draw_regression(z[obs], col[obs], rng)
+            except ModelError as exc:
+                raise ModelError(f"{names[k]}, arm {arm}: {exc}") from None
             params[arm].append((beta, s2))
             miss = idx[~obs]
             fill[miss, k] = z[~obs] @ beta + rng.normal(0.0, np.sqrt(s2), miss.size)
@@ -134,8 +138,13 @@ def _baselines(bds: pd.DataFrame, paramcd: str, rows: pd.DataFrame, log_scale: b
 def multiple_imputation(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, visit: str, *,
                         arms: Sequence[str], reference: str, strata: Sequence[str] = (),
                         seed: int, m: int = 50, log_scale: bool = False,
-                        level: float = 0.95) -> AnalysisResult:
-    """MI under MAR and under jump to reference; one pooled row per method and comparison."""
+                        level: float = 0.95, visits: Sequence[str] = ()) -> AnalysisResult:
+    """MI under MAR and under jump to reference; one pooled row per method and comparison.
+
+    ``visits``: the post-baseline visits the protocol schedules for the parameter
+    (:func:`~strokecell.analysis.datasets.scheduled_visits`); the sequential regressions run
+    over those up to ``visit`` (records at other visits, e.g. worst scores at a visit where
+    the instrument is not collected, are not used). Empty: every visit with data."""
     rows, messages = analysis_rows(adsl, bds, paramcd, strata=strata, composite=True,
                                    log_scale=log_scale)
     if m < 2:
@@ -146,6 +155,8 @@ def multiple_imputation(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, vis
                             "reference": reference, "methods": ["MAR", "J2R"],
                             "death": "composite (worst score) where the parameter has one"}
     empty = AnalysisResult(name, pd.DataFrame(columns=MI_COLUMNS), messages, info)
+    if visits:
+        rows = rows[rows["AVISIT"].isin([*visits, visit])]
     if rows.empty or not (rows["AVISIT"] == visit).any():
         empty.messages.append(f"visit {visit} has no data for {paramcd}: MI not done")
         return empty
@@ -153,15 +164,21 @@ def multiple_imputation(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, vis
         messages.append(f"{paramcd}: no worst score after death; missing values after death "
                         "are imputed like those after withdrawal")
     target_n = float(rows.loc[rows["AVISIT"] == visit, "AVISITN"].iloc[0])
-    visits = (rows[rows["AVISITN"] <= target_n].drop_duplicates("AVISIT")
-              .sort_values("AVISITN")["AVISIT"].tolist())
+    used_visits = (rows[rows["AVISITN"] <= target_n].drop_duplicates("AVISIT")
+                   .sort_values("AVISITN")["AVISIT"].tolist())
+    thin = [v for v in used_visits[:-1] if any(
+        int(((rows["AVISIT"] == v) & (rows["ARMCD"] == a)).sum()) < 2 for a in arms)]
+    if thin:
+        messages.append(f"MI of {paramcd}: visit(s) {', '.join(thin)} with fewer than 2 "
+                        "values in an arm are left out of the imputation model")
+        used_visits = [v for v in used_visits if v not in thin]
     subj = adsl[(adsl["ITTFL"] == "Y") & adsl["ARMCD"].isin(arms)][["USUBJID", "ARMCD",
                                                                      *strata]]
     base = _baselines(bds, paramcd, rows, log_scale)
     subj = subj[subj["USUBJID"].isin(base.index)].assign(
         BASE=lambda d: d["USUBJID"].map(base)).reset_index(drop=True)
     wide = rows.pivot_table(index="USUBJID", columns="AVISIT", values="AVAL", aggfunc="first")
-    y = wide.reindex(index=subj["USUBJID"], columns=visits).to_numpy(dtype=float)
+    y = wide.reindex(index=subj["USUBJID"], columns=used_visits).to_numpy(dtype=float)
     used, notes = usable_strata(subj, strata)
     messages += notes
     cov, _ = covariate_matrix(subj, used)
@@ -172,7 +189,7 @@ def multiple_imputation(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, vis
     df_com = 0.0
     try:
         for _ in range(m):
-            mar, j2r = _one_imputation(y, x, arm_idx, reference, rng)
+            mar, j2r = _one_imputation(y, x, arm_idx, reference, rng, used_visits)
             for method, data in (("MAR", mar), ("J2R", j2r)):
                 frame = subj.assign(CHG=data[:, -1] - subj["BASE"])
                 fit = ancova_frame(frame, "CHG", arms, reference, used)
@@ -197,5 +214,5 @@ def multiple_imputation(adsl: pd.DataFrame, bds: pd.DataFrame, paramcd: str, vis
                         "upper": pooled.upper, "p": pooled.p, "m": m,
                         "fmi_lambda": pooled.fmi_lambda, "n_imputed": n_imp,
                         "scale": "log" if log_scale else "original"})
-    info["visits_used"] = visits
+    info["visits_used"] = used_visits
     return AnalysisResult(name, pd.DataFrame(out, columns=MI_COLUMNS), messages, info)

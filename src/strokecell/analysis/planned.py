@@ -28,6 +28,7 @@ from strokecell.analysis.datasets import (
     arm_codes,
     control_arm,
     paramcd_for,
+    scheduled_visits,
     strata_columns,
     validate_adae,
     validate_adsl,
@@ -77,7 +78,9 @@ def _child_seed(seed: int, index: int) -> int:
 
 
 def _endpoint_plan(protocol: Protocol) -> dict[str, tuple[list[str], str]]:
-    """PARAMCD -> (visits named by its endpoints, the visit tested or else the last one)."""
+    """PARAMCD -> (the post-baseline visits the protocol schedules for it, in time order; the
+    visit tested or else the last one). The models use these visits only: a parameter is
+    not modelled at a visit where its instrument is not collected."""
     plan: dict[str, tuple[list[str], str]] = {}
     ranked = sorted(protocol.endpoints, key=lambda e: (e.order is None, e.order or 0))
     for ep in ranked:
@@ -86,7 +89,8 @@ def _endpoint_plan(protocol: Protocol) -> dict[str, tuple[list[str], str]]:
         code = paramcd_for(ep.instrument)
         visits, primary = plan.get(code, ([], ep.visits[-1]))
         plan[code] = (visits + [v for v in ep.visits if v not in visits], primary)
-    return plan
+    return {code: (scheduled_visits(protocol, code) or visits, primary)
+            for code, (visits, primary) in plan.items()}
 
 
 def _p_at(result: AnalysisResult, visit: str, column: str = "p") -> tuple[float, float]:
@@ -176,7 +180,7 @@ def run_planned_analyses(protocol: Protocol, adsl: pd.DataFrame, bds: pd.DataFra
             results[f"mi:{code}"] = multiple_imputation(
                 adsl, bds, code, primary_visit, arms=arms, reference=ref, strata=strata,
                 seed=seeds[f"mi:{code}"], m=imputations, log_scale=prm.log_scale,
-                level=1 - settings.alpha)
+                level=1 - settings.alpha, visits=visits)
         if "MRS" in plan:
             results["mrs"] = mrs_analysis(adsl, bds, plan["MRS"][0], arms=arms, reference=ref,
                                           strata=strata, level=1 - settings.alpha)

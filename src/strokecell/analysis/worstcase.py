@@ -1,17 +1,21 @@
 """Worst-score rows after death: the composite strategy for death (ICH E9(R1)).
 
-For a subject who died, every scheduled post-baseline visit due on or after the date of
-death gets, for each parameter with a worst score (mRS 6, modified Barthel 0, Barthel 0,
-Fugl-Meyer 0, NIHSS 42; none for lesion volume and biomarkers), a BDS row with
-``DTYPE = "WORST"``, ``AVAL`` the worst score, ``SRCSEQ = "ADSL.DTHDT"``. Existing rows are
-kept; a visit that already has an analysed row for the parameter gets none.
+For a subject who died, each parameter with a worst score (mRS 6, modified Barthel 0,
+Barthel 0, Fugl-Meyer 0, NIHSS 42; none for lesion volume and biomarkers) gets, at every
+post-baseline visit the protocol schedules for that parameter
+(:func:`~strokecell.analysis.datasets.scheduled_visits`: Fugl-Meyer of the reference
+protocol only at month 12) and due on or after the date of death, a BDS row with
+``DTYPE = "WORST"``, ``AVAL`` the worst score, ``SRCSEQ = "ADSL.DTHDT"``. A visit at which
+the parameter is not collected gets none (a worst score there would be the only value of
+the visit, and the analyses would try to model a visit without observed data). Existing
+rows are kept; a visit that already has an analysed row for the parameter gets none.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from strokecell.analysis.datasets import PARAMS
+from strokecell.analysis.datasets import PARAMS, scheduled_visits
 from strokecell.protocol import Protocol
 
 __all__ = ["derive_worst_case"]
@@ -30,6 +34,7 @@ def derive_worst_case(adsl: pd.DataFrame, bds: pd.DataFrame, protocol: Protocol
     base = bds[(bds["ABLFL"] == "Y") & bds["AVAL"].notna()].drop_duplicates(
         ["USUBJID", "PARAMCD"]).set_index(["USUBJID", "PARAMCD"])
     visitn = bds.drop_duplicates("AVISIT").set_index("AVISIT")["AVISITN"]
+    collected = {code: set(scheduled_visits(protocol, code)) for code in PARAMS}
     new = []
     for subj in dead.itertuples(index=False):
         death_day = (subj.DTHDT - subj.RANDDT).days
@@ -38,6 +43,8 @@ def derive_worst_case(adsl: pd.DataFrame, bds: pd.DataFrame, protocol: Protocol
                 continue
             for code, prm in PARAMS.items():
                 if prm.worst is None or (subj.USUBJID, code) not in base.index:
+                    continue
+                if visit.code not in collected[code]:
                     continue
                 if (subj.USUBJID, code, visit.code) in observed:
                     continue

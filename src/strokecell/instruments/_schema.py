@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Evidence status of a fact in a data file, as in ``domain/README.md``:
 #: V seen in a public source, K background knowledge not re-checked, A assumption.
 Status = Literal["V", "K", "A"]
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+
+#: Width of ``form_instances.instrument_version``, where every saved form keeps the version
+#: text of its scale: a longer ``version`` is refused when the scale file is loaded.
+VERSION_MAX_LENGTH = 200
 
 
 class _Strict(BaseModel):
@@ -166,7 +170,8 @@ class Band(_Strict):
 class ScaleFile(_Strict):
     """A whole scale definition file."""
 
-    code: Annotated[str, Field(pattern=CODE_PATTERN)]
+    # stored in form_instances.instrument_code (40 characters)
+    code: Annotated[str, Field(pattern=CODE_PATTERN, max_length=40)]
     name: str
     short_name: str
     version: str
@@ -180,6 +185,15 @@ class ScaleFile(_Strict):
     bands: tuple[Band, ...] = ()
     bands_source: str | None = None
     note: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _version_fits_the_record(cls, value: str) -> str:
+        if len(value) > VERSION_MAX_LENGTH:
+            raise ValueError(
+                f"version is {len(value)} characters long; at most {VERSION_MAX_LENGTH} are "
+                f"allowed (stored with every form in form_instances.instrument_version)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ScaleFile:

@@ -108,6 +108,8 @@ def consort_svg(flow: pd.DataFrame, arms: Sequence[tuple[str, str]]) -> str:
             follow += _wrap(f"• {reason} (n = {n})", col_w, indent="  ")
         follow += _wrap(f"Lost to follow-up (n = {_n(flow, 'lost to follow-up', code)})", col_w)
         follow += _wrap(f"Completed follow-up (n = {_n(flow, 'completed', code)})", col_w)
+        if (flow["stage"] == "ongoing").any():
+            follow += _wrap(f"Follow-up ongoing (n = {_n(flow, 'ongoing', code)})", col_w)
         analysed = [("Analysis", True)]
         analysed += _wrap(f"Analysed (n = {_n(flow, 'analysed', code)})", col_w)
         analysed += _wrap("Excluded from analysis "

@@ -215,12 +215,23 @@ def endpoint_section(planned: PlannedAnalyses, v: View, code: str, n: int) -> Se
     sec.tables.append(T.sensitivity_table(code, sens, v.visits, primary))
     keys = ("mmrm", "composite", "pp", "ancova", "mi")
     sec.messages += v.msgs(*[_get(planned, f"{k}:{code}") for k in keys])
+    sec.paragraphs.append(_visits_text(main, v))
     sec.paragraphs.append(
         f"MMRM: {main.info.get('formula', '')}; covariance "
-        f"{main.info.get('covariance', main.info.get('covariance_used', ''))}; df "
+        f"{main.info.get('structure', main.info.get('covariance', ''))}; df "
         f"{main.info.get('df_method', '')}. MI: MAR = missing at random; J2R = jump to "
         "reference; pooled by Rubin's rules." + (" Estimates on the log scale." if log else ""))
     return sec
+
+
+def _visits_text(main: AnalysisResult, v: View) -> str:
+    """Which visits the models use: those the protocol schedules for the parameter."""
+    scheduled = [str(x) for x in main.info.get("visits_scheduled", [])]
+    if not scheduled:
+        return "Visits: every post-baseline visit with data; the baseline value is a covariate."
+    names = ", ".join(T.visit_label(v.visits, x) for x in scheduled)
+    return (f"Visits: {names}, those at which the protocol collects this parameter (the "
+            "baseline value is a covariate); the models use no other visit.")
 
 
 def mrs_section(planned: PlannedAnalyses, v: View) -> Section | None:

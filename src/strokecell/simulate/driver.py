@@ -81,6 +81,7 @@ from strokecell.trial import (
     screen,
     sign,
     update_adverse_event,
+    withdraw_subject,
 )
 
 __all__ = ["DemoUser", "SimulatedSubject", "SimulatedTrialSummary", "VirtualClock",
@@ -255,6 +256,8 @@ class _Trial:
                   baseline.code, screened_on)
         self.save(coord, code, "baseline_stroke", pages.baseline_stroke_page(p, self.rng),
                   baseline.code, baseline.date)
+        self.save(coord, code, "demographics", pages.demographics_page(p), baseline.code,
+                  baseline.date)
         self.scales(subj, baseline)
         for i, med in enumerate(pages.medication_pages(onset.date(), self.rng), start=1):
             self.save(coord, code, "concomitant_medication", med, None, baseline.date,
@@ -444,14 +447,20 @@ class _Trial:
         self.n.deaths += 1
         subj.status = "died"
         subj.end = event.onset_date
-        self.save(self.as_("coordinator", subj.site), subj.code, "withdrawal",
-                  pages.withdrawal_page(event.onset_date, "death"), None, event.onset_date)
+        self.withdrawal(subj, event.onset_date, "death")
+
+    def withdrawal(self, subj: _Subject, when: date, reason: str) -> None:
+        """The withdrawal page and the subject's status, through the withdrawal service."""
+        page = pages.withdrawal_page(when, reason)
+        self.call(withdraw_subject, self.as_("coordinator", subj.site), subj.code,
+                  reason_code=reason, date=when, lost_to_follow_up=reason == "lost_to_follow_up",
+                  data_use_allowed=bool(page["data_use_allowed"]))
+        self.n.forms += 1
 
     def withdraw(self, subj: _Subject) -> None:
         reason = "lost_to_follow_up" if self.rng.random() < 0.5 else "consent_withdrawn"
         today = self.clock.now.date()
-        self.save(self.as_("coordinator", subj.site), subj.code, "withdrawal",
-                  pages.withdrawal_page(today, reason), None, today)
+        self.withdrawal(subj, today, reason)
         self.n.withdrawals += 1
         subj.status = "withdrawn"
         subj.end = today

@@ -19,8 +19,8 @@ from strokecell.simulate.adverse_events import AdverseEvent
 from strokecell.simulate.records import VirtualPatient
 
 __all__ = ["BODY_SYSTEM", "adverse_event_page", "at", "baseline_stroke_page", "consent_page",
-           "eligibility_page", "medication_pages", "merged_items", "mri_page",
-           "rehabilitation_page", "release_results", "withdrawal_page"]
+           "demographics_page", "eligibility_page", "medication_pages", "merged_items",
+           "mri_page", "rehabilitation_page", "release_results", "withdrawal_page"]
 
 #: MedDRA system organ class of every event term the model draws (trial/meddra.py names).
 BODY_SYSTEM = {
@@ -75,6 +75,12 @@ def _gcs_components(gcs: int) -> tuple[int, int, int]:
     eye = 4 - min(deficit, 3)
     deficit -= 4 - eye
     return eye, verbal, 6 - deficit
+
+
+def demographics_page(patient: VirtualPatient) -> dict[str, object]:
+    """Sex and body weight (kg, one decimal, as on the administration page)."""
+    return {"sex": {"M": "male", "F": "female"}.get(patient.sex, "unknown"),
+            "weight_kg": f"{patient.weight_kg:.1f}"}
 
 
 def baseline_stroke_page(patient: VirtualPatient,

@@ -130,6 +130,7 @@ from strokecell.trial.views import (
     arm_shown,
 )
 from strokecell.trial.visits import list_visits, record_visit, schedule_visits, visit_status
+from strokecell.trial.withdrawal import withdraw_subject
 
 __all__ = [
     "CONCEALED_AUDIT",
@@ -254,6 +255,7 @@ __all__ = [
     "visible_subject",
     "visit_status",
     "withdraw_lot",
+    "withdraw_subject",
     "write_form",
     "writing",
 ]

@@ -41,6 +41,7 @@ class Action(enum.StrEnum):
     SIGN = "sign"                        # investigator e-signature
     EXPORT = "export"                    # analysis exports
     READ_AUDIT = "read_audit"            # read the audit trail
+    WITHDRAW = "withdraw"                # record a subject's withdrawal (end of participation)
 
 
 _R = Role
@@ -72,6 +73,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.SIGN: frozenset({_R.INVESTIGATOR}),
     Action.EXPORT: frozenset({_R.STATISTICIAN, _R.DATA_MANAGER}),
     Action.READ_AUDIT: frozenset({_R.MONITOR, _R.DATA_MANAGER, _R.ADMIN}),
+    Action.WITHDRAW: _SITE_STAFF,
 }
 
 

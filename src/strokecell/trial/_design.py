@@ -6,9 +6,10 @@ rather than copied into tables where it could disagree with the protocol it came
 
 Forms per visit: every scale endpoint at its visits and at the baseline (a change from
 baseline needs one), ``mri`` where the lesion volume is measured, ``biomarker`` where a
-panel analyte is, and the CRF pages consent, eligibility and baseline stroke
-characteristics at baseline and rehabilitation received at every follow-up visit. Adverse
-events, concomitant medications, administrations and withdrawal are not tied to a visit.
+panel analyte is, and the CRF pages consent, eligibility, baseline stroke
+characteristics and demographics (sex, body weight) at baseline and rehabilitation received
+at every follow-up visit. Adverse events, concomitant medications, administrations and
+withdrawal are not tied to a visit.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from strokecell.store import models as m
 __all__ = ["BASELINE_CRFS", "UNSCHEDULED_FORMS", "StudyDesign", "VisitPlan", "current_version",
            "design_of", "sha256_text"]
 
-BASELINE_CRFS = ("consent", "eligibility", "baseline_stroke")
+BASELINE_CRFS = ("consent", "eligibility", "baseline_stroke", "demographics")
 FOLLOW_UP_CRFS = ("rehabilitation",)
 UNSCHEDULED_FORMS = ("adverse_event", "concomitant_medication", "administration", "withdrawal")
 

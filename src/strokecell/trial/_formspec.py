@@ -4,22 +4,34 @@
 (partially or completely) and returns them typed, ``complete`` scores a complete form and
 returns its derived values by PARAMCD. The scales stay in ``instruments/``; nothing here
 re-implements their rules.
+
+A study imported from another system (REDCap) also has forms of its own, defined in its
+imported design (``trial/imported_forms.py``, stored with its first protocol version).
+:func:`study_form_spec` / :func:`study_form_codes` are the lookups for the forms *of a
+study*: the shipped forms, then the study's imported forms (kind ``imported``: typed by the
+imported field definitions, no derived values, status as imported or saved). The services
+that read stored forms (``get_form``, ``list_forms``, ``sign``, exports) use them.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from strokecell.errors import InputError, NotFoundError
 from strokecell.instruments import list_instruments, load_instrument
 from strokecell.store import Role, ValueType
+from strokecell.store import models as m
 from strokecell.trial._crf import crf_codes, load_crf
 
-__all__ = ["PARAMCD", "DerivedResult", "FormSpec", "TypedValue", "form_codes", "form_spec"]
+__all__ = ["PARAMCD", "DerivedResult", "FormSpec", "TypedValue", "form_codes", "form_spec",
+           "study_form_codes", "study_form_spec", "unblinded_only_form"]
 
 #: CDISC PARAMCD of each scale's total (issue 4), and of composite component subtotals.
 PARAMCD: Mapping[str, str] = {
@@ -67,11 +79,13 @@ class FormSpec:
 
     code: str
     version: str
-    kind: str  # "scale" or "crf"
+    kind: str  # "scale", "crf" or "imported" (a form of an imported study)
     name: str
     repeating: bool
     unblinded_only: bool
     roles: tuple[Role, ...]
+    #: the study's ImportedDesign, for kind "imported"
+    imported: Any = field(default=None, compare=False, repr=False)
 
     @property
     def instrument_code(self) -> str | None:
@@ -79,6 +93,13 @@ class FormSpec:
 
     def check(self, items: Mapping[str, object], *, partial: bool) -> dict[str, TypedValue]:
         """Validate ``items``; raise ScoringError (scales) or InputError (CRF pages)."""
+        if self.kind == "imported":
+            # Values of imported forms are given as text in the source system's storage form;
+            # values already typed (read back from the record) stand as they are. Imported
+            # forms have no completeness rules: their status is the one imported or saved.
+            text = {k: v for k, v in items.items() if isinstance(v, str | bool)}
+            typed: dict[str, TypedValue] = self.imported.check(self.code, text) if text else {}
+            return typed
         if self.kind == "scale":
             values = load_instrument(self.code).validate_items(items, partial=partial)
             return {k: self._scale_value(k, v, items[k]) for k, v in values.items()
@@ -113,6 +134,8 @@ class FormSpec:
 
     def complete(self, items: Mapping[str, object]) -> list[DerivedResult]:
         """Score a complete form: totals (by PARAMCD), band and subtotals; never typed."""
+        if self.kind == "imported":
+            return []
         engine = f"{self.code} {self.version}"
         if self.kind == "crf":
             crf = load_crf(self.code)
@@ -149,3 +172,44 @@ def form_spec(code: str) -> FormSpec:
     return FormSpec(code, crf.version, "crf", crf.name, crf.repeating, crf.unblinded_only,
                     roles)
 
+
+
+def unblinded_only_form(code: str) -> bool:
+    """Whether form ``code`` is for unblinded roles only (a shipped page such as
+    ``administration``); the forms of an imported study never are."""
+    return code in form_codes() and form_spec(code).unblinded_only
+
+
+@functools.lru_cache(maxsize=16)
+def _design_from_note(note: str) -> Any:
+    from strokecell.trial.imported_forms import ImportedDesign  # imports this module
+
+    return ImportedDesign.from_note(note)
+
+
+def _imported_design(s: Session, study_id: int) -> Any:
+    """The study's ImportedDesign (None for a protocol-only study)."""
+    note = s.scalars(select(m.ProtocolVersion.note).where(
+        m.ProtocolVersion.study_id == study_id).order_by(m.ProtocolVersion.id).limit(1)).first()
+    return _design_from_note(note) if note else None
+
+
+def study_form_codes(s: Session, study_id: int) -> list[str]:
+    """Every form of the study: the shipped forms and, if imported, its own forms."""
+    design = _imported_design(s, study_id)
+    return sorted({*form_codes(), *(f.code for f in design.forms)} if design is not None
+                  else form_codes())
+
+
+def study_form_spec(s: Session, study_id: int, code: str) -> FormSpec:
+    """:func:`form_spec`, else the form ``code`` of the study's imported design; an unknown
+    code is a NotFoundError naming the study's forms."""
+    if isinstance(code, str) and code in form_codes():
+        return form_spec(code)
+    design = _imported_design(s, study_id) if isinstance(code, str) else None
+    form = design.form(code) if design is not None else None
+    if form is None:
+        raise NotFoundError(f"form_code: no form {code!r}; known: "
+                            f"{', '.join(study_form_codes(s, study_id))}")
+    return FormSpec(code, design.system, "imported", form.name, design.repeats(code),
+                    unblinded_only=False, roles=_CRF_ROLES, imported=design)

@@ -21,7 +21,7 @@ from strokecell.errors import NotFoundError
 from strokecell.store import models as m
 from strokecell.trial._authz import CONCEALED_AUDIT, Action
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
-from strokecell.trial._formspec import form_codes, form_spec
+from strokecell.trial._formspec import study_form_codes, unblinded_only_form
 from strokecell.trial._tx import reading
 
 __all__ = ["AuditRowView", "form_audit", "subject_audit"]
@@ -96,8 +96,8 @@ def form_audit(db: Engine, ctx: ServiceContext, subject_code: str, form_code: st
         subject = visible_subject(s, scope, subject_code)
         missing = NotFoundError(f"form_code: no form {form_code!r} here among those you "
                                 "can see")
-        if form_code not in form_codes() or (form_spec(form_code).unblinded_only
-                                             and scope.blinded):
+        if form_code not in study_form_codes(s, scope.study_id) or (
+                unblinded_only_form(form_code) and scope.blinded):
             raise missing
         visit = next((v for v in subject.visits if v.visit_code == visit_code), None)
         if visit_code is not None and visit is None:

@@ -17,6 +17,13 @@ would still split the subjects into the true groups, which is half of the unblin
 **unblinded** export needs the explicit flag, a study-wide export role and a locked study
 (an active study-level lock, or status ``locked``): the arms are revealed for the final
 analysis after database lock. It is recorded in the audit trail (table ``exports``).
+
+Only the unblinded export has a fourth table, ``administrations``: one row per subject who
+received cells, summarising the administration pages (which are for the cell lab only and
+never exported as observations): number of administrations, total cells, the weight recorded
+at the first administration and the cells per kg computed from it (first administration and
+summed over all), days and hours from stroke onset to the first administration, and the
+route(s). A blinded export has no such table (its existence per subject reveals the arm).
 """
 
 from __future__ import annotations
@@ -44,13 +51,13 @@ from strokecell.store import (
 from strokecell.store import models as m
 from strokecell.trial._authz import Action
 from strokecell.trial._context import Scope, ServiceContext, authorize
-from strokecell.trial._formspec import PARAMCD, form_spec
+from strokecell.trial._formspec import PARAMCD, study_form_spec
 from strokecell.trial._tx import reading, writing
 from strokecell.trial.forms import stored_value
 from strokecell.trial.views import ExportResult
 from strokecell.trial.visits import subject_death_date
 
-__all__ = ["SCHEMAS", "build_datasets", "export_datasets"]
+__all__ = ["SCHEMAS", "UNBLINDED_ONLY", "build_datasets", "export_datasets"]
 
 _S, _F, _I, _D = pa.string(), pa.float64(), pa.int64(), pa.date32()
 
@@ -72,7 +79,14 @@ SCHEMAS: Mapping[str, pa.Schema] = {
         ("AETOXGR", _I), ("AESER", _S), ("AESDTH", _S), ("AESLIFE", _S), ("AESHOSP", _S),
         ("AESDISAB", _S), ("AESCONG", _S), ("AESMIE", _S), ("AEREL", _S), ("AERELPRC", _S),
         ("AEEXPECT", _S), ("AEACN", _S), ("AEOUT", _S), ("AEEXPFL", _S), ("FORMSEQ", _I)]),
+    # unblinded exports only
+    "administrations": pa.schema([
+        ("STUDYID", _S), ("USUBJID", _S), ("SITEID", _S), ("ARMCD", _S), ("EXNUM", _I),
+        ("TRTSDT", _D), ("EXCELLS", _F), ("EXWTKG", _F), ("DOSEKG", _F), ("TOTDOSKG", _F),
+        ("ONSETDY", _F), ("ONSETHR", _F), ("ROUTE", _S)]),
 }
+#: The table only an unblinded export has.
+UNBLINDED_ONLY = ("administrations",)
 
 
 def _yn(value: bool | None) -> str | None:
@@ -106,7 +120,8 @@ def _check_unblinded(s: Session, scope: Scope) -> None:
 
 def build_datasets(db: Engine, ctx: ServiceContext, *,
                    unblinded: bool = False) -> dict[str, list[dict[str, Any]]]:
-    """The three tables as lists of rows (column -> value), blinded unless asked."""
+    """The three tables as lists of rows (column -> value), blinded unless asked; an
+    unblinded export adds the ``administrations`` summary."""
     with reading(db) as s:
         scope = authorize(s, ctx, Action.EXPORT)
         if unblinded:
@@ -128,6 +143,8 @@ def _datasets(s: Session, scope: Scope, unblinded: bool) -> dict[str, list[dict[
     ).all()}
     out: dict[str, list[dict[str, Any]]] = {"subjects": [], "observations": [],
                                             "adverse_events": []}
+    if unblinded:
+        out["administrations"] = []
     for subj in subjects:
         alloc, arm = allocations.get(subj.id, (None, None))
         armcd = arm.code if unblinded and arm is not None else None
@@ -151,6 +168,10 @@ def _datasets(s: Session, scope: Scope, unblinded: bool) -> dict[str, list[dict[
             "TRTSDT": _local_date(first[0], first[1]) if unblinded and first else None,
             "DTHFL": _yn(died is not None) if died else None, "DTHDT": died,
             "PROTVER": versions.get(subj.protocol_version_id)})
+        if unblinded:
+            summary = _administration_summary(s, subj, common)
+            if summary is not None:
+                out["administrations"].append(summary)
         out["observations"] += _observations(s, subj, common, versions)
         for ae in s.scalars(select(m.AdverseEvent).where(m.AdverseEvent.subject_id == subj.id)
                             .order_by(m.AdverseEvent.ae_number)).all():
@@ -170,6 +191,26 @@ def _datasets(s: Session, scope: Scope, unblinded: bool) -> dict[str, list[dict[
     return out
 
 
+def _administration_summary(s: Session, subj: m.Subject,
+                            common: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The subject's administrations in one row (unblinded exports only), None if none."""
+    rows = s.scalars(select(m.Administration).where(m.Administration.subject_id == subj.id)
+                     .order_by(m.Administration.administered_at,
+                               m.Administration.administration_number)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    started = _local_date(first.administered_at, first.administered_offset_min)
+    onset = _local_date(subj.stroke_onset_at, subj.stroke_onset_offset_min)
+    return {**common, "EXNUM": len(rows), "TRTSDT": started,
+            "EXCELLS": sum(r.cell_count for r in rows), "EXWTKG": first.weight_kg,
+            "DOSEKG": first.cell_count / first.weight_kg,
+            "TOTDOSKG": sum(r.cell_count / r.weight_kg for r in rows),
+            "ONSETDY": float((started - onset).days) if started and onset else None,
+            "ONSETHR": first.hours_since_onset,
+            "ROUTE": ";".join(dict.fromkeys(r.route for r in rows))}
+
+
 def _observations(s: Session, subj: m.Subject, common: Mapping[str, Any],
                   versions: Mapping[int, str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
@@ -178,7 +219,7 @@ def _observations(s: Session, subj: m.Subject, common: Mapping[str, Any],
         m.FormInstance.subject_id == subj.id, m.FormInstance.visit_id.is_not(None))
         .order_by(m.FormInstance.id)).all()
     for form in sorted(forms, key=lambda f: (visits[f.visit_id or 0].visit_number, f.id)):
-        spec = form_spec(form.form_code)
+        spec = study_form_spec(s, subj.study_id, form.form_code)
         if spec.unblinded_only:
             continue
         visit = visits[form.visit_id or 0]

@@ -34,7 +34,13 @@ from strokecell.store import models as m
 from strokecell.trial._authz import Action
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
 from strokecell.trial._design import current_version, design_of
-from strokecell.trial._formspec import FormSpec, TypedValue, form_codes, form_spec
+from strokecell.trial._formspec import (
+    FormSpec,
+    TypedValue,
+    form_spec,
+    study_form_codes,
+    study_form_spec,
+)
 from strokecell.trial._guards import ensure_writable
 from strokecell.trial._tx import (
     AuditBatch,
@@ -69,8 +75,12 @@ def _not_found(form_code: str) -> NotFoundError:
     return NotFoundError(f"form_code: no form {form_code!r} here among those you can see")
 
 
-def _spec_for(scope: Scope, form_code: str, *, writing_: bool) -> FormSpec:
-    spec = form_spec(form_code)
+def _spec_for(scope: Scope, form_code: str, *, writing_: bool,
+              session: Session | None = None) -> FormSpec:
+    # Reading (with the session): the study's imported forms too; they are written through
+    # imported_forms.save_imported_form.
+    spec = form_spec(form_code) if session is None else study_form_spec(
+        session, scope.study_id, form_code)
     if spec.unblinded_only and scope.blinded:
         if writing_:
             raise PermissionDeniedError(f"{form_code}: only unblinded roles may enter it")
@@ -332,9 +342,9 @@ def get_form(db: Engine, ctx: ServiceContext, subject_code: str, form_code: str,
     with reading(db) as s:
         scope = authorize(s, ctx, Action.READ_SUBJECTS)
         subject = visible_subject(s, scope, subject_code)
-        if form_code not in form_codes():
+        if form_code not in study_form_codes(s, scope.study_id):
             raise _not_found(form_code)
-        spec = _spec_for(scope, form_code, writing_=False)
+        spec = _spec_for(scope, form_code, writing_=False, session=s)
         visit = _visit(s, subject, visit_code)
         inst = _instance(s, subject, visit, form_code, repeat_index)
         if inst is None:
@@ -351,7 +361,7 @@ def list_forms(db: Engine, ctx: ServiceContext, subject_code: str) -> list[FormV
         out = []
         for inst in s.scalars(select(m.FormInstance).where(
                 m.FormInstance.subject_id == subject.id).order_by(m.FormInstance.id)).all():
-            spec = form_spec(inst.form_code)
+            spec = study_form_spec(s, scope.study_id, inst.form_code)
             if spec.unblinded_only and scope.blinded:
                 continue
             out.append(_view(s, subject, visits.get(inst.visit_id or -1), inst, spec))

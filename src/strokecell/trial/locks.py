@@ -31,7 +31,7 @@ from strokecell.store import LockScope, audit_text
 from strokecell.store import models as m
 from strokecell.trial._authz import Action, is_blinded
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
-from strokecell.trial._formspec import form_spec
+from strokecell.trial._formspec import unblinded_only_form
 from strokecell.trial._tx import audit_insert, audit_update, reading, require_reason, writing
 from strokecell.trial.product import reauthenticate
 from strokecell.trial.targets import lock_scope, resolve_target
@@ -146,7 +146,7 @@ def list_locks(db: Engine, ctx: ServiceContext, subject_code: str | None = None,
                     continue
             if row.form_instance_id is not None and scope.blinded:
                 form = s.get(m.FormInstance, row.form_instance_id)
-                if form is not None and form_spec(form.form_code).unblinded_only:
+                if form is not None and unblinded_only_form(form.form_code):
                     continue
             out.append(_lock_view(s, row))
         return out
@@ -164,7 +164,7 @@ def _forms_in(s: Session, subject_id: int, visit_id: int | None, form_id: int | 
     elif visit_id is not None:
         stmt = stmt.where(m.FormInstance.visit_id == visit_id)
     forms = list(s.scalars(stmt).all())
-    return [f for f in forms if not (blinded and form_spec(f.form_code).unblinded_only)]
+    return [f for f in forms if not (blinded and unblinded_only_form(f.form_code))]
 
 
 def content_digest(s: Session, subject_id: int, visit_id: int | None, form_id: int | None,

@@ -26,7 +26,7 @@ from strokecell.store import models as m
 from strokecell.trial._authz import Action
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
 from strokecell.trial._crf import crf_codes, load_crf
-from strokecell.trial._formspec import form_spec
+from strokecell.trial._formspec import unblinded_only_form
 from strokecell.trial._tx import audit_insert, audit_update, reading, writing
 from strokecell.trial.targets import find_form
 from strokecell.trial.views import QueryMessageView, QueryView
@@ -94,7 +94,7 @@ def _query(s: Session, scope: Scope, query_id: int, *, lock: bool = False) -> m.
     if subject is None or not scope.covers(subject.site_id):
         raise missing
     form = s.get(m.FormInstance, query.form_instance_id) if query.form_instance_id else None
-    if form is not None and scope.blinded and form_spec(form.form_code).unblinded_only:
+    if form is not None and scope.blinded and unblinded_only_form(form.form_code):
         raise missing
     return query
 
@@ -199,7 +199,7 @@ def list_queries(db: Engine, ctx: ServiceContext, subject_code: str | None = Non
                     q.value for q in QueryStatus))) from None
         out = []
         for query, form_code in s.execute(stmt).all():
-            if form_code and scope.blinded and form_spec(form_code).unblinded_only:
+            if form_code and scope.blinded and unblinded_only_form(form_code):
                 continue
             out.append(_view(s, query))
         return out

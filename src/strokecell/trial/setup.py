@@ -162,6 +162,9 @@ def add_site(db: Engine, ctx: ServiceContext, code: str, name: str, *,
                                 "e.g. S01"))
     if not isinstance(name, str) or not name.strip():
         problems.append(Problem("name", "must not be empty", name))
+    elif len(name.strip()) > 200:  # sites.name
+        problems.append(Problem("name", f"{len(name.strip())} characters long", name[:40] + "...",
+                                "at most 200 characters"))
     if country is not None and (len(country) != 2 or not country.isalpha()):
         problems.append(Problem("country", "an ISO 3166 two-letter code", country, "e.g. CN"))
     try:

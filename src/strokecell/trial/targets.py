@@ -13,7 +13,7 @@ from strokecell.errors import InputError, NotFoundError, Problem
 from strokecell.store import LockScope
 from strokecell.store import models as m
 from strokecell.trial._context import Scope, visible_subject
-from strokecell.trial._formspec import form_codes, form_spec
+from strokecell.trial._formspec import study_form_codes, unblinded_only_form
 
 __all__ = ["Target", "find_form", "find_visit", "lock_scope", "resolve_target"]
 
@@ -43,9 +43,9 @@ def find_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
     """A saved form instance the caller may see, or NotFoundError."""
     missing = NotFoundError(f"form_code: no saved form {form_code!r} here among those you "
                             "can see")
-    if form_code not in form_codes():
+    if form_code not in study_form_codes(s, scope.study_id):
         raise missing
-    if scope.blinded and form_spec(form_code).unblinded_only:
+    if scope.blinded and unblinded_only_form(form_code):
         raise missing
     visit = find_visit(s, subject, visit_code) if visit_code is not None else None
     form = s.scalars(select(m.FormInstance).where(

@@ -74,6 +74,12 @@ def create_user(db: Engine, ctx: ServiceContext, username: str, full_name: str, 
                                 username, "e.g. j.smith"))
     if not isinstance(full_name, str) or not full_name.strip():
         problems.append(Problem("full_name", "must not be empty", full_name))
+    elif len(full_name.strip()) > 200:  # users.full_name
+        problems.append(Problem("full_name", f"{len(full_name.strip())} characters long",
+                                full_name[:40] + "...", "at most 200 characters"))
+    if email is not None and (not isinstance(email, str) or len(email) > 254):  # users.email
+        problems.append(Problem("email", "an address of at most 254 characters",
+                                str(email)[:40], "e.g. j.smith@example.org"))
     if problems:
         raise InputError(problems, context="user")
     password_hash = hash_password(password)  # InputError for a short password

@@ -26,7 +26,7 @@ from strokecell.trial.locks import invalidate_changed_signatures
 from strokecell.trial.views import FormStatusView, VisitView
 
 __all__ = ["NOT_EXPECTED", "enrolment_date", "list_visits", "parse_date", "record_visit",
-           "schedule_visits", "subject_death_date", "visit_status"]
+           "schedule_visits", "subject_death_date", "subject_withdrawal_date", "visit_status"]
 
 
 def visit_status(expected: date, before: int, after: int, actual: date | None,
@@ -108,17 +108,21 @@ def visit_view(s: Session, scope: Scope, visit: m.Visit, today: date) -> VisitVi
     before, after = visit.window_before_days, visit.window_after_days
     start = visit.expected_date - timedelta(days=before)
     status = visit_status(visit.expected_date, before, after, visit.actual_date, today).value
-    if visit.actual_date is None and visit.subject.status is SubjectStatus.DIED:
-        died = subject_death_date(s, visit.subject_id)
-        if died is not None and start > died:
+    if visit.actual_date is None and visit.subject.status in _ENDED:
+        ended = (subject_death_date(s, visit.subject_id)
+                 if visit.subject.status is SubjectStatus.DIED
+                 else subject_withdrawal_date(s, visit.subject_id))
+        if ended is not None and start > ended:
             status = NOT_EXPECTED
     return VisitView(visit.visit_code, visit.visit_name, visit.visit_number,
                      visit.expected_date, start, visit.expected_date + timedelta(days=after),
                      visit.actual_date, status, visit.version, tuple(forms))
 
 
-#: The view status of a visit whose window opens after the subject's death.
+#: The view status of a visit whose window opens after the subject's death or withdrawal.
 NOT_EXPECTED = "not_expected"
+#: Statuses that end the follow-up: later visits are not expected.
+_ENDED = (SubjectStatus.DIED, SubjectStatus.WITHDRAWN, SubjectStatus.LOST)
 
 
 def subject_death_date(s: Session, subject_id: int) -> date | None:
@@ -127,6 +131,14 @@ def subject_death_date(s: Session, subject_id: int) -> date | None:
         select(m.AdverseEvent.onset_date, m.AdverseEvent.resolution_date).where(
             m.AdverseEvent.subject_id == subject_id, m.AdverseEvent.outcome == "fatal")).all()]
     return min(dates) if dates else None
+
+
+def subject_withdrawal_date(s: Session, subject_id: int) -> date | None:
+    """The date on the subject's withdrawal page (``withdraw_subject``), if one was saved."""
+    return s.scalar(select(m.ItemValue.value_date).join(
+        m.FormInstance, m.FormInstance.id == m.ItemValue.form_instance_id).where(
+        m.FormInstance.subject_id == subject_id, m.FormInstance.form_code == "withdrawal",
+        m.ItemValue.item_code == "withdrawal_date").limit(1))
 
 
 def list_visits(db: Engine, ctx: ServiceContext, subject_code: str) -> list[VisitView]:

@@ -49,6 +49,18 @@ Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
 
+# Texts stored in a column of bounded width (``store/models``): a longer value is a protocol
+# error naming the field, never a database error (PostgreSQL enforces VARCHAR lengths).
+Text40 = Annotated[str, Field(min_length=1, max_length=40)]
+Text100 = Annotated[str, Field(min_length=1, max_length=100)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text400 = Annotated[str, Field(min_length=1, max_length=400)]
+
+
+#: Arm (``arms.code``) and visit (``visits.visit_code``) codes are stored in 20 characters.
+ShortCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=20)]
+
+
 def _quantity_validator(kind: str) -> PlainValidator:
     def parse(value: object) -> Measured:
         if isinstance(value, Measured) and value.kind == kind:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from strokecell.protocol.codes import ArmType
-from strokecell.protocol.models._base import Code, Issues, NonEmptyStr, StrictModel
+from strokecell.protocol.models._base import (
+    Issues,
+    NonEmptyStr,
+    ShortCode,
+    StrictModel,
+    Text200,
+)
 from strokecell.protocol.models.dose_regimen import AGREEMENT_TOLERANCE, DoseRegimen
 from strokecell.protocol.models.product import CellProduct
 from strokecell.protocol.models.route import Route
@@ -17,8 +23,8 @@ _ASPECTS = ("product", "timing", "route", "dose")
 
 
 class Arm(StrictModel):
-    code: Code
-    name: NonEmptyStr
+    code: ShortCode  # arms.code
+    name: Text200  # arms.name
     type: ArmType
     ratio: int = Field(default=1, ge=1, le=10)  # allocation weight: 2 and 1 make 2:1
     planned_n: int | None = Field(default=None, ge=1)

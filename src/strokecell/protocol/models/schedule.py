@@ -6,7 +6,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from strokecell.protocol.models._base import Code, Issues, NonEmptyStr, StrictModel
+from strokecell.protocol.models._base import (
+    Issues,
+    ShortCode,
+    StrictModel,
+    Text100,
+)
 
 __all__ = ["DAYS_PER_MONTH", "Schedule", "Visit"]
 
@@ -18,8 +23,8 @@ class Visit(StrictModel):
     """A visit due on ``day`` (or ``month``) after day 0, accepted from target - minus to
     target + plus days."""
 
-    code: Code
-    label: NonEmptyStr
+    code: ShortCode  # visits.visit_code
+    label: Text100  # visits.visit_name
     day: int | None = Field(default=None, ge=-60, le=3650)
     month: float | None = Field(default=None, ge=0, le=120)
     window_minus_days: int = Field(default=0, ge=0, le=365)

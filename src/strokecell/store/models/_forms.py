@@ -38,7 +38,7 @@ class FormInstance(Base):
     protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
     form_code: Mapped[str] = mapped_column(String(40))
     instrument_code: Mapped[str | None] = mapped_column(String(40))
-    instrument_version: Mapped[str | None] = mapped_column(String(40))
+    instrument_version: Mapped[str | None] = mapped_column(String(200))
     repeat_index: Mapped[int] = mapped_column(SmallInteger, default=1)
     status: Mapped[FormStatus] = mapped_column(enum_type(FormStatus, "status"),
                                                default=FormStatus.INCOMPLETE)
@@ -100,7 +100,7 @@ class DerivedValue(Base):
     param_code: Mapped[str] = mapped_column(String(40))
     value_num: Mapped[float | None] = mapped_column(Double)
     value_text: Mapped[str | None] = mapped_column(String(200))
-    engine: Mapped[str] = mapped_column(String(80))
+    engine: Mapped[str] = mapped_column(String(250))  # "<scale code> <version>"
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     form: Mapped[FormInstance] = relationship(back_populates="derived")

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Path
 
 from strokecell.web.schemas.responses import ErrorOut
 
-__all__ = ["ERRORS"]
+__all__ = ["ERRORS", "INTEGER_MAX", "SMALLINT_MAX", "RowId", "RowNumber", "SmallNumber"]
+
+#: The largest INTEGER / SMALLINT of PostgreSQL (ids and numbers are INTEGER columns,
+#: administration numbers SMALLINT). A path parameter beyond the column's range would make the
+#: database refuse the query (a 500); bounded here, it is a 422 naming the parameter.
+INTEGER_MAX = 2**31 - 1
+SMALLINT_MAX = 2**15 - 1
+
+#: A row id in a path (``/queries/{query_id}``, ``/locks/{lock_id}``...).
+RowId = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
+#: A per-subject number stored as INTEGER (``ae_number``).
+RowNumber = Annotated[int, Path(ge=1, le=INTEGER_MAX)]
+#: A per-subject number stored as SMALLINT (``administration_number``).
+SmallNumber = Annotated[int, Path(ge=1, le=SMALLINT_MAX)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "not signed in, or a bad API token"},

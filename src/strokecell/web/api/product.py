@@ -18,7 +18,7 @@ from strokecell.trial import (
     register_lot,
     withdraw_lot,
 )
-from strokecell.web.api._common import ERRORS
+from strokecell.web.api._common import ERRORS, SmallNumber
 from strokecell.web.api._views import JsonObject, as_json, as_json_list
 from strokecell.web.core.deps import ApiCaller, state_of
 from strokecell.web.schemas.requests import (
@@ -88,7 +88,7 @@ def administer(subject_code: str, body: ItemsRequest, caller: ApiCaller,
 
 
 @router.get("/subjects/{subject_code}/administrations/{number}", response_model=JsonObject)
-def administration(subject_code: str, number: int, caller: ApiCaller,
+def administration(subject_code: str, number: SmallNumber, caller: ApiCaller,
                    request: Request) -> JsonObject:
     return as_json(get_administration(state_of(request).db, caller.ctx, subject_code, number))
 

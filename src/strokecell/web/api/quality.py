@@ -21,7 +21,7 @@ from strokecell.trial import (
     sign,
     unlock_records,
 )
-from strokecell.web.api._common import ERRORS
+from strokecell.web.api._common import ERRORS, RowId
 from strokecell.web.api._views import JsonObject, as_json, as_json_list
 from strokecell.web.core.deps import ApiCaller, state_of
 from strokecell.web.schemas.requests import (
@@ -53,24 +53,24 @@ def new_query(body: QueryOpenRequest, caller: ApiCaller, request: Request) -> Js
 
 
 @router.get("/queries/{query_id}", response_model=JsonObject)
-def query(query_id: int, caller: ApiCaller, request: Request) -> JsonObject:
+def query(query_id: RowId, caller: ApiCaller, request: Request) -> JsonObject:
     return as_json(get_query(state_of(request).db, caller.ctx, query_id))
 
 
 @router.post("/queries/{query_id}/answer", response_model=JsonObject)
-def answer(query_id: int, body: MessageRequest, caller: ApiCaller,
+def answer(query_id: RowId, body: MessageRequest, caller: ApiCaller,
            request: Request) -> JsonObject:
     return as_json(answer_query(state_of(request).db, caller.ctx, query_id, body.message))
 
 
 @router.post("/queries/{query_id}/close", response_model=JsonObject)
-def close(query_id: int, body: MessageRequest, caller: ApiCaller,
+def close(query_id: RowId, body: MessageRequest, caller: ApiCaller,
           request: Request) -> JsonObject:
     return as_json(close_query(state_of(request).db, caller.ctx, query_id, body.message))
 
 
 @router.post("/queries/{query_id}/reopen", response_model=JsonObject)
-def reopen(query_id: int, body: MessageRequest, caller: ApiCaller,
+def reopen(query_id: RowId, body: MessageRequest, caller: ApiCaller,
            request: Request) -> JsonObject:
     return as_json(reopen_query(state_of(request).db, caller.ctx, query_id, body.message))
 
@@ -91,7 +91,7 @@ def lock(body: LockRequest, caller: ApiCaller, request: Request) -> JsonObject:
 
 
 @router.post("/locks/{lock_id}/unlock", response_model=JsonObject)
-def unlock(lock_id: int, body: ReasonRequest, caller: ApiCaller,
+def unlock(lock_id: RowId, body: ReasonRequest, caller: ApiCaller,
            request: Request) -> JsonObject:
     return as_json(unlock_records(state_of(request).db, caller.ctx, lock_id,
                                   reason=body.reason))

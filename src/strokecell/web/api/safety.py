@@ -15,7 +15,7 @@ from strokecell.trial import (
     report_adverse_event,
     update_adverse_event,
 )
-from strokecell.web.api._common import ERRORS
+from strokecell.web.api._common import ERRORS, RowId, RowNumber
 from strokecell.web.api._views import JsonObject, as_json, as_json_list
 from strokecell.web.core.deps import ApiCaller, state_of
 from strokecell.web.schemas.requests import (
@@ -46,14 +46,14 @@ def report(subject_code: str, body: ItemsRequest, caller: ApiCaller,
 
 
 @router.get("/subjects/{subject_code}/adverse-events/{ae_number}", response_model=JsonObject)
-def adverse_event(subject_code: str, ae_number: int, caller: ApiCaller,
+def adverse_event(subject_code: str, ae_number: RowNumber, caller: ApiCaller,
                   request: Request) -> JsonObject:
     return as_json(get_adverse_event(state_of(request).db, caller.ctx, subject_code,
                                      ae_number))
 
 
 @router.put("/subjects/{subject_code}/adverse-events/{ae_number}", response_model=JsonObject)
-def update(subject_code: str, ae_number: int, body: AdverseEventUpdateRequest,
+def update(subject_code: str, ae_number: RowNumber, body: AdverseEventUpdateRequest,
            caller: ApiCaller, request: Request) -> JsonObject:
     """Follow-up of an adverse event (version read and reason required)."""
     return as_json(update_adverse_event(state_of(request).db, caller.ctx, subject_code,
@@ -63,7 +63,7 @@ def update(subject_code: str, ae_number: int, body: AdverseEventUpdateRequest,
 
 @router.post("/subjects/{subject_code}/adverse-events/{ae_number}/expedited-report",
              response_model=JsonObject)
-def expedited(subject_code: str, ae_number: int, body: ExpeditedReportRequest,
+def expedited(subject_code: str, ae_number: RowNumber, body: ExpeditedReportRequest,
               caller: ApiCaller, request: Request) -> JsonObject:
     """Record that the expedited (SUSAR) report was sent."""
     return as_json(mark_expedited_reported(state_of(request).db, caller.ctx, subject_code,
@@ -77,5 +77,5 @@ def signals(caller: ApiCaller, request: Request) -> list[JsonObject]:
 
 
 @router.post("/safety-signals/{signal_id}/acknowledge", response_model=JsonObject)
-def acknowledge(signal_id: int, caller: ApiCaller, request: Request) -> JsonObject:
+def acknowledge(signal_id: RowId, caller: ApiCaller, request: Request) -> JsonObject:
     return as_json(acknowledge_signal(state_of(request).db, caller.ctx, signal_id))
