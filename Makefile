@@ -16,11 +16,13 @@ PYTEST_WORKERS ?= 2
 
 all: test
 
+# Set-up output goes to stderr so that `make bench` prints nothing but its JSON on stdout.
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	@echo "setting up $(VENV) (pinned by constraints.txt)" >&2
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install --quiet --upgrade "pip>=24" >&2
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' >&2
+	@touch $(STAMP)
 
 venv: $(STAMP)
 
@@ -41,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py $(BENCH)
+	@$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache demo-output
