@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ class ModelData:
     # reference-grid rows built with the design (key: covariates shifted by +1)
     grid_rows: dict[frozenset[str], Array] | None = field(repr=False, default=None)
     grid_factors: list[str] = field(default_factory=list)  # factors of the fixed effects
+    # grid_cells(grid_factors, levels), built once with the design
+    cells: pd.DataFrame | None = field(repr=False, default=None)
 
 
 def _is_factor(series: pd.Series) -> bool:
@@ -125,6 +128,12 @@ def _variables_in(expr: str, names: set[str]) -> list[str]:
     return [n for n in sorted(names) if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w.])", expr)]
 
 
+@functools.lru_cache(maxsize=128)
+def _formula(text: str) -> Formula:
+    """Parsed formulaic formula (cached: parsing costs more than building a small design)."""
+    return Formula(text)
+
+
 def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
             reference: dict[str, str] | None = None) -> ModelData:
     """Parse ``formula``, drop incomplete rows, and build the design."""
@@ -132,7 +141,7 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
         raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     parsed = parse_formula(formula)
     try:
-        fobj = Formula(parsed.fixed)
+        fobj = _formula(parsed.fixed)
         # formulaic does not list variables inside stateful transforms (center(x), ...)
         required = set(fobj.required_variables) | {
             tok for tok in re.findall(r"[A-Za-z_.][\w.]*", parsed.fixed) if tok in data.columns}
@@ -177,6 +186,10 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
                              f"factors: {', '.join(factor_cols)}")
     levels: dict[str, list[str]] = {}
     categories: dict[str, list[str]] = {}
+    dtypes: dict[str, pd.CategoricalDtype] = {}
+    natural_codes: dict[str, IntArray] = {}  # per row: index of its level in natural order
+    # per row: index of its level in order of first appearance, and those levels
+    appearance: dict[str, tuple[IntArray, list[str]]] = {}
     for col in factor_cols:
         raw = frame[col]
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
@@ -184,9 +197,20 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
             uniq = [str(v) for v in num_u]
             inv = num_inv
             lev = list(uniq)
+            first_codes, first_u = pd.factorize(np.asarray(inv).ravel())
+            appearance[col] = (np.asarray(first_codes, dtype=np.int64),
+                               [uniq[int(k)] for k in first_u])
         else:
-            str_u, inv = np.unique(raw.astype(str).to_numpy(dtype=object), return_inverse=True)
-            uniq = [str(v) for v in str_u]
+            # hash the values, then sort only the distinct ones: the same levels and codes
+            # as np.unique on the strings, without sorting every row
+            first_codes, first_u = pd.factorize(raw.astype(str).to_numpy(dtype=object))
+            first = [str(v) for v in first_u]
+            order = sorted(range(len(first)), key=first.__getitem__)
+            uniq = [first[k] for k in order]
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order), dtype=np.int64)
+            inv = rank[first_codes]
+            appearance[col] = (np.asarray(first_codes, dtype=np.int64), first)
             lev = sorted(uniq, key=natural_key)
         levels[col] = lev
         cats = list(lev)
@@ -200,7 +224,11 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
         categories[col] = cats
         pos = {c: i for i, c in enumerate(cats)}
         remap = np.array([pos[u] for u in uniq], dtype=np.int64)
-        frame[col] = pd.Categorical.from_codes(remap[np.asarray(inv).ravel()], categories=cats)
+        flat_inv = np.asarray(inv).ravel()
+        npos = {c: i for i, c in enumerate(lev)}
+        natural_codes[col] = np.array([npos[u] for u in uniq], dtype=np.int64)[flat_inv]
+        dtypes[col] = pd.CategoricalDtype(categories=cats)
+        frame[col] = pd.Categorical.from_codes(remap[flat_inv], dtype=dtypes[col])
 
     dup = frame.duplicated([parsed.subject, parsed.visit])
     if dup.any():
@@ -228,16 +256,37 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
     shift_list = sorted(shifts, key=lambda z: (len(z), sorted(z)))
     stacked = not _STATEFUL.search(parsed.fixed)
     full = frame
-    if stacked:
+    fast_cols = [*covariates, parsed.outcome]
+    if stacked and all(frame[c].dtype in (np.dtype(np.float64), np.dtype(np.int64))
+                       for c in fast_cols):
+        # the same frame as the general branch below, built column by column
+        nc = len(cells)
+        n_sh = len(shift_list)
+        stacked_cols: dict[str, Any] = {}
+        if grid_factors:
+            nat = np.indices([len(levels[f]) for f in grid_factors]).reshape(
+                len(grid_factors), -1)
+            for j, col in enumerate(grid_factors):
+                pos = {c: i for i, c in enumerate(categories[col])}
+                to_cat = np.array([pos[v] for v in levels[col]], dtype=np.int64)
+                codes = np.concatenate([np.asarray(frame[col].cat.codes, dtype=np.int64),
+                                        np.tile(to_cat[nat[j]], n_sh)])
+                stacked_cols[col] = pd.Categorical.from_codes(codes, dtype=dtypes[col])
+        for c in fast_cols:
+            tail = [np.full(nc, 0.0 if c == parsed.outcome else
+                            means[c] + (1.0 if c in sh else 0.0)) for sh in shift_list]
+            stacked_cols[c] = np.concatenate([frame[c].to_numpy(), *tail])
+        full = pd.DataFrame(stacked_cols)
+    elif stacked:
         extra = [grid_frame(cells, parsed.outcome, means, sh) for sh in shift_list]
         for e in extra:
             for col in grid_factors:
                 pos = {c: i for i, c in enumerate(categories[col])}
                 e[col] = pd.Categorical.from_codes([pos[v] for v in e[col]],
-                                                   categories=categories[col])
+                                                   dtype=dtypes[col])
         full = pd.concat([frame[list(extra[0].columns)], *extra], ignore_index=True)
     try:
-        mm = model_matrix(Formula(parsed.fixed.split("~", 1)[1]), full, na_action="raise",
+        mm = model_matrix(_formula(parsed.fixed.split("~", 1)[1]), full, na_action="raise",
                           output="numpy")
     except Exception as exc:
         raise ModelError(f"cannot build the design of {parsed.fixed!r}: {exc}") from exc
@@ -274,18 +323,14 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
         ))
 
     visits = levels[parsed.visit]
-    vmap = {v: i for i, v in enumerate(visits)}
-    visit_index = np.array([vmap[v] for v in frame[parsed.visit].astype(str)], dtype=np.int64)
+    visit_index = natural_codes[parsed.visit]
     if parsed.group:
         groups = levels[parsed.group]
-        gmap = {g: i for i, g in enumerate(groups)}
-        group_index = np.array([gmap[g] for g in frame[parsed.group].astype(str)],
-                               dtype=np.int64)
+        group_index = natural_codes[parsed.group]
     else:
         groups = [""]
         group_index = np.zeros(len(frame), dtype=np.int64)
-    subj_codes, subj_uniques = pd.factorize(frame[parsed.subject].astype(str))
-    subject_index = np.asarray(subj_codes, dtype=np.int64)
+    subject_index, subj_uniques = appearance[parsed.subject]
     if parsed.group:
         per_subject = pd.Series(group_index).groupby(subject_index).nunique()
         if (per_subject > 1).any():
@@ -298,7 +343,7 @@ def prepare(data: pd.DataFrame, formula: str, *, weights: str | None = None,
         subjects=[str(s) for s in subj_uniques], n_dropped=n_dropped, levels=levels,
         categories=categories,
         covariate_means=means, frame=frame, spec=spec, grid_rows=grid_rows,
-        grid_factors=grid_factors,
+        grid_factors=grid_factors, cells=cells,
     )
 
 

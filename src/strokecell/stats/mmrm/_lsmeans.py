@@ -47,7 +47,7 @@ def model_factors(md: ModelData) -> list[str]:
 
 def build_grid(md: ModelData, shift: dict[str, float] | None = None) -> Grid:
     factors = model_factors(md)
-    cells = grid_cells(factors, md.levels)
+    cells = md.cells if md.cells is not None else grid_cells(factors, md.levels)
     key = frozenset(c for c, v in (shift or {}).items() if v != 0.0)
     if md.grid_rows is not None and key in md.grid_rows and all(
             v == 1.0 for v in (shift or {}).values() if v != 0.0):
@@ -80,7 +80,11 @@ def _marginal(md: ModelData, grid: Grid, keys: list[str], rows: Array) -> Array:
     """Rows averaged with equal weights over the grid factors not in ``keys``."""
     sizes = [len(md.levels[k]) for k in keys]
     cols = [grid.factors.index(k) for k in keys]
-    flat = np.ravel_multi_index(tuple(grid.codes[:, c] for c in cols), sizes)
+    # the grid is the full product of the levels in natural order (grid_cells): the
+    # level indices of its cells, as Grid.codes, without counting them in the frame
+    sizes_all = [len(md.levels[f]) for f in grid.factors]
+    codes = np.indices(sizes_all).reshape(len(sizes_all), -1).T
+    flat = np.ravel_multi_index(tuple(codes[:, c] for c in cols), sizes)
     n = int(np.prod(sizes))
     onehot = np.zeros((n, len(flat)))
     onehot[flat, np.arange(len(flat))] = 1.0

@@ -134,10 +134,9 @@ class MMRMResult:
         cells, rows = lsmeans_rows(self.data, self.grid, factor, by)
         est, se, df = self.inference.rows_1d(rows)
         q = stats.t.ppf(0.5 + level / 2.0, df)
-        out = cells.copy()
-        out["estimate"], out["se"], out["df"] = est, se, df
-        out["lower"], out["upper"] = est - q * se, est + q * se
-        return out
+        cols: dict[str, Any] = {c: cells[c] for c in cells.columns}
+        cols.update(estimate=est, se=se, df=df, lower=est - q * se, upper=est + q * se)
+        return pd.DataFrame(cols)
 
     def contrasts(self, factor: str, by: str | None = None, *, level: float = 0.95
                   ) -> pd.DataFrame:
