@@ -2,19 +2,29 @@
 
 No rule of the trial is decided here: counts are counts of the subjects and visits the
 services let the caller see (arms are already masked for blinded roles), and the plot draws
-the derived values the engines computed.
+the derived values the engines computed. The outcome plots draw the analysis data sets of
+``strokecell.analysis.from_record``, which decides from the export service whether the
+caller reads them by arm; the issue's one extra rule (pooled plots for blinded readers only
+after the study lock) is in :func:`outcome_plots`.
 """
 
 from __future__ import annotations
 
+import io
+import re
 from collections import Counter
 from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from scipy.stats import t as student_t
 from sqlalchemy import Engine
 
+from strokecell.analysis import PARAMS
+from strokecell.analysis.from_record import analysis_datasets
 from strokecell.errors import PermissionDeniedError
 from strokecell.trial import (
     AdverseEventView,
@@ -32,7 +42,8 @@ from strokecell.trial import (
     list_visits,
 )
 
-__all__ = ["Dashboard", "ScoreSeries", "dashboard", "score_series", "scores_svg"]
+__all__ = ["Dashboard", "OutcomePlots", "ScoreSeries", "dashboard", "outcome_plots",
+           "outcome_svg", "score_series", "scores_svg"]
 
 
 @dataclass
@@ -217,3 +228,128 @@ def scores_svg(series: list[ScoreSeries], visit_labels: dict[int, str]) -> str:
         parts.append("</svg>")
         panels.append("".join(parts))
     return "\n".join(panels)
+
+
+#: The outcome scales plotted on the study outcome page (the issue's main scales).
+OUTCOME_PARAMS = ("MBI", "FMATOT", "FMAUE", "FMALE", "NIHSS", "MRS")
+POOLED = "all arms pooled"
+
+
+@dataclass
+class OutcomePoint:
+    visit_number: int
+    visit_code: str
+    n: int
+    mean: float
+    low: float | None  # 95% CI (t distribution); None with fewer than two values
+    high: float | None
+
+
+@dataclass
+class OutcomePanel:
+    param: str
+    label: str
+    groups: dict[str, list[OutcomePoint]]  # arm label (or POOLED) -> points by visit
+    svg: str = ""
+
+
+@dataclass
+class OutcomePlots:
+    """What the outcome page shows; ``by_arm`` only when the analysis data sets were
+    derived unblinded (``analysis_datasets`` decides, from the export service's rules)."""
+
+    blinded: bool
+    locked: bool
+    note: str
+    by_arm: bool
+    shown: bool
+    panels: list[OutcomePanel] = field(default_factory=list)
+
+
+def outcome_plots(db: Engine, ctx: ServiceContext) -> OutcomePlots:
+    """Mean of each outcome scale by visit with its 95% CI: per arm when the analysis data
+    sets are unblinded for ``ctx``; pooled over arms for a blinded reader of a locked study;
+    nothing for a blinded reader before the lock. Refusals are the services'
+    (PermissionDeniedError for roles that may not export)."""
+    ds = analysis_datasets(db, ctx)
+    snap = ds.snapshot
+    by_arm = not ds.blinded
+    shown = by_arm or snap.locked
+    result = OutcomePlots(ds.blinded, snap.locked, snap.blinding_note, by_arm, shown)
+    if not shown:
+        return result
+    adsl = ds.adsl[ds.adsl["RANDFL"] == "Y"]
+    if by_arm:
+        group_of = {str(r.USUBJID): f"{r.ARM} ({r.ARMCD})"
+                    for r in adsl[["USUBJID", "ARM", "ARMCD"]].itertuples()}
+    else:
+        group_of = dict.fromkeys(map(str, adsl["USUBJID"]), POOLED)
+    bds = ds.bds[ds.bds["DTYPE"].isna() & ds.bds["AVAL"].notna()]
+    for param in OUTCOME_PARAMS:
+        rows = bds[bds["PARAMCD"] == param]
+        values: dict[str, dict[tuple[int, str], list[float]]] = {}
+        for r in rows[["USUBJID", "AVISITN", "AVISIT", "AVAL"]].itertuples():
+            group = group_of.get(str(r.USUBJID))
+            if group is not None:
+                values.setdefault(group, {}).setdefault(
+                    (int(r.AVISITN), str(r.AVISIT)), []).append(float(r.AVAL))
+        if not values:
+            continue
+        groups = {g: [_summary(num, code, vs) for (num, code), vs in sorted(by_visit.items())]
+                  for g, by_visit in sorted(values.items())}
+        panel = OutcomePanel(param, PARAMS[param].label if param in PARAMS else param, groups)
+        panel.svg = outcome_svg(panel)
+        result.panels.append(panel)
+    return result
+
+
+def _summary(number: int, code: str, values: list[float]) -> OutcomePoint:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return OutcomePoint(number, code, n, mean, None, None)
+    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
+    half = float(student_t.ppf(0.975, n - 1)) * sd / n ** 0.5
+    return OutcomePoint(number, code, n, mean, mean - half, mean + half)
+
+
+def outcome_svg(panel: OutcomePanel) -> str:
+    """One panel drawn with matplotlib (no pyplot: no global state), as inline SVG text."""
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "strokecell"}):
+        fig = Figure(figsize=(6.4, 3.4))
+        ax = fig.add_subplot()
+        codes: dict[int, str] = {}
+        for i, (group, points) in enumerate(panel.groups.items()):
+            xs = [p.visit_number + (i - (len(panel.groups) - 1) / 2) * 0.08 for p in points]
+            means = [p.mean for p in points]
+            err = [[p.mean - (p.low if p.low is not None else p.mean) for p in points],
+                   [(p.high if p.high is not None else p.mean) - p.mean for p in points]]
+            ax.errorbar(xs, means, yerr=err, marker="o", capsize=3, label=group)
+            codes.update({p.visit_number: p.visit_code for p in points})
+        ax.set_xticks(sorted(codes), [codes[n] for n in sorted(codes)])
+        ax.set_xlabel("visit")
+        ax.set_ylabel("mean (95% CI)")
+        ax.set_title(panel.label)
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    return _presentation_attributes(text[text.index("<svg"):])
+
+
+_STYLE_ATTR = re.compile(r'style="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
+
+
+def _presentation_attributes(svg: str) -> str:
+    """The page's Content-Security-Policy (``style-src 'self'``) ignores inline styles:
+    turn matplotlib's ``style="fill: …; stroke: …"`` into SVG presentation attributes, and
+    its ``<style>`` element (line joins and caps) into attributes of the root element."""
+    def attributes(match: re.Match[str]) -> str:
+        pairs = (d.split(":", 1) for d in match.group(1).split(";") if ":" in d)
+        return " ".join(f'{k.strip()}="{v.strip()}"' for k, v in pairs)
+    svg = _STYLE_ELEMENT.sub("", svg)
+    svg = svg.replace("<svg ", '<svg class="plot outcome-plot" stroke-linejoin="round" '
+                      'stroke-linecap="butt" ', 1)
+    return _STYLE_ATTR.sub(attributes, svg)

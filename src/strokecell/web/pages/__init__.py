@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends
 
 from strokecell.web.core.deps import serialized_writes
 from strokecell.web.pages import (
+    admin_pages,
     auth_pages,
     form_pages,
+    outcome_pages,
     quality_pages,
     safety_pages,
     study_pages,
@@ -18,5 +20,5 @@ __all__ = ["pages_router"]
 
 pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(serialized_writes)])
 for _module in (auth_pages, study_pages, subject_pages, form_pages, safety_pages,
-                quality_pages):
+                quality_pages, outcome_pages, admin_pages):
     pages_router.include_router(_module.router)
