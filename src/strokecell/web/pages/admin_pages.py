@@ -64,20 +64,10 @@ def user_create(request: Request, form: Annotated[PageForm, Depends(page_form)])
         return _users_page(page, status_code=_status(exc), error=str(exc), values=values)
     page.flash(f"User {user.username} created.")
     # The users list shows those holding a role in the study: the form grants the first.
-    if form.get("role"):
-        try:
-            grant_role(page.db, page.ctx, user.username, form.get("role"),
-                       form.get("site_code") or None)
-        except _Refused as exc:
-            return _users_page(page, status_code=_status(exc), error=str(exc))
-        page.flash(f"Role {form.get('role')} granted to {user.username}.")
-    return redirect("/admin/users")
+    return _grant(page, user.username, form) if form.get("role") else redirect("/admin/users")
 
 
-@router.post("/admin/users/{username}/roles")
-def role_grant(username: str, request: Request,
-               form: Annotated[PageForm, Depends(page_form)]) -> Response:
-    page = Page.of(request, form.session)
+def _grant(page: Page, username: str, form: PageForm) -> Response:
     try:
         grant_role(page.db, page.ctx, username, form.get("role"),
                    form.get("site_code") or None)
@@ -85,6 +75,12 @@ def role_grant(username: str, request: Request,
         return _users_page(page, status_code=_status(exc), error=str(exc))
     page.flash(f"Role {form.get('role')} granted to {username}.")
     return redirect("/admin/users")
+
+
+@router.post("/admin/users/{username}/roles")
+def role_grant(username: str, request: Request,
+               form: Annotated[PageForm, Depends(page_form)]) -> Response:
+    return _grant(Page.of(request, form.session), username, form)
 
 
 @router.post("/admin/users/{username}/roles/revoke")
