@@ -21,6 +21,7 @@ Target on this machine: >= 300 saves/s with p99 <= 100 ms.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -52,6 +53,7 @@ from strokecell.trial import (
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "reference-ich-ia-ucmsc.yaml"
 CLIENTS = 32
+WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "1"))
 DURATION_S = 10.0
 TARGET_SAVES_PER_S = 300
 TARGET_P99_MS = 100.0
@@ -64,6 +66,32 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _server_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of the server process and its children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return None
+    tree, total, frontier = {pid}, 0, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _) in stats.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    for member in tree:
+        total += stats.get(member, (0, 0))[1]
+    return total / tick
 
 
 def _setup(url: str) -> tuple[str, list[str]]:
@@ -90,20 +118,27 @@ def _setup(url: str) -> tuple[str, list[str]]:
     return "SC-ICH-IA-UCMSC", subjects
 
 
-def _client(base: str, token: str, subject: str, stop: float,
-            out: list[tuple[float, int]], acked: dict[str, tuple[int, int]]) -> None:
+def _client(base: str, token: str, subject: str, ready: threading.Barrier,
+            clock: list[float], first: list[float], out: list[tuple[float, int]],
+            acked: dict[str, tuple[int, int]]) -> None:
     url = f"{base}/api/v1/subjects/{subject}/forms/mbi"
     headers = {"Authorization": f"Bearer {token}"}
-    version: int | None = None
     feeding = 10
     with httpx.Client(headers=headers, timeout=30) as http:
-        while time.perf_counter() < stop:
-            if version is None:
-                body: dict[str, Any] = {"items": {k: str(v) for k, v in MBI.items()}}
-            else:
-                feeding = 8 if feeding == 10 else 10
-                body = {"items": {"feeding": str(feeding)}, "version": version,
-                        "reason": "bench edit"}
+        # Warm-up, not timed: the complete first entry (the server verifies the token once
+        # and runs each statement for the first time).
+        t0 = time.perf_counter()
+        r = http.put(url, params={"visit_code": "baseline"},
+                     json={"items": {k: str(v) for k, v in MBI.items()}})
+        first.append(time.perf_counter() - t0)
+        version: int | None = int(r.json()["version"]) if r.status_code == 200 else None
+        if version is not None:
+            acked[subject] = (version, feeding)
+        ready.wait()
+        while time.perf_counter() < clock[0] and version is not None:
+            feeding = 8 if feeding == 10 else 10
+            body = {"items": {"feeding": str(feeding)}, "version": version,
+                    "reason": "bench edit"}
             t0 = time.perf_counter()
             r = http.put(url, params={"visit_code": "baseline"}, json=body)
             out.append((time.perf_counter() - t0, r.status_code))
@@ -146,12 +181,11 @@ def run() -> dict[str, Any]:
     env = {**os.environ, "STROKECELL_WEB_ENV": "development",
            "STROKECELL_WEB_SECRET_KEY": "bench-secret-key-of-at-least-32-bytes",
            "STROKECELL_WEB_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
-    code = ("from strokecell._commands.serve import serve; "
-            f"serve(db={url!r}, host='127.0.0.1', port={port}, env=None, study=None, "
-            "access_log=False)")
     log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-c", "from strokecell.cli import main; main()",
+                             "serve", "--db", url, "--host", "127.0.0.1", "--port",
+                             str(port), "--workers", str(WORKERS), "--no-access-log"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
     latencies: list[tuple[float, int]] = []
     acked: dict[str, tuple[int, int]] = {}
     try:
@@ -172,15 +206,27 @@ def run() -> dict[str, Any]:
             r = admin.post("/api/v1/tokens", headers={"X-CSRF-Token": csrf},
                            json={"label": "bench", "role": "coordinator"})
             token = r.json()["token"]
-        stop = time.perf_counter() + DURATION_S
-        threads = [threading.Thread(target=_client, args=(base, token, s, stop, latencies,
-                                                          acked)) for s in subjects]
-        t0 = time.perf_counter()
+        clock = [float("inf")]  # the end of the timed window, set when all are warm
+        first: list[float] = []
+
+        def start_clock() -> None:
+            gc.collect()
+            gc.freeze()  # the load generator's own collections must not show as latency
+            clock[0] = time.perf_counter() + DURATION_S
+
+        ready = threading.Barrier(len(subjects) + 1, action=start_clock)
+        threads = [threading.Thread(target=_client, args=(base, token, s, ready, clock,
+                                                          first, latencies, acked))
+                   for s in subjects]
         for t in threads:
             t.start()
+        ready.wait()
+        cpu0 = _server_cpu_s(proc.pid)
+        t0 = time.perf_counter()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
+        cpu1 = _server_cpu_s(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -208,11 +254,16 @@ def run() -> dict[str, Any]:
         return round(1000 * ok[min(len(ok) - 1, int(p * len(ok)))], 2) if ok else float("nan")
 
     return {
-        "clients": CLIENTS, "duration_s": round(elapsed, 2), "database": "sqlite (WAL)",
+        "clients": CLIENTS, "workers": WORKERS, "duration_s": round(elapsed, 2),
+        "database": "sqlite (WAL)",
         "saves": len(ok), "errors": errors, "saves_per_s": round(rate, 1),
         "latency_ms": {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99),
                        "max": round(1000 * ok[-1], 2) if ok else None,
                        "mean": round(1000 * statistics.fmean(ok), 2) if ok else None},
+        "server_cpu_ms_per_save": (round(1000 * (cpu1 - cpu0) / len(ok), 2)
+                                   if ok and cpu0 is not None and cpu1 is not None else None),
+        "warm_up_first_saves": len(first),
+        "warm_up_max_ms": round(1000 * max(first), 2) if first else None,
         "service_only_ms_per_save": floor["ms"],
         "service_only_cpu_ms_per_save": floor["cpu_ms"],
         "service_statements_per_save": floor["statements"],

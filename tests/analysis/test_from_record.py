@@ -76,6 +76,7 @@ def test_adsl_subjects_arms_and_populations(unblinded: AnalysisDatasets,
     t = recorded.trial
     adsl = unblinded.adsl.set_index("USUBJID")
     assert not unblinded.blinded and unblinded.snapshot.locked
+    assert unblinded.snapshot.study_status == "locked"  # set by the study lock
     assert set(adsl.index) == {*t.arms, t.not_randomised, t.screen_failure}
     assert adsl.loc[list(t.arms), "ARMCD"].to_dict() == t.arms  # = the cell lab's allocation
     assert adsl.loc[t.screen_failure, ["ARMCD", "RANDFL", "SCRFREAS", "AGE"]].tolist() == [

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from analysis.record_trial import (
@@ -25,8 +28,14 @@ from strokecell._commands._trial_report import build_trial_report, summary_from_
 from strokecell.cli import app
 from strokecell.errors import InputError, PermissionDeniedError
 from strokecell.report import CLOSED_SESSION, pdf_available
-from strokecell.store import Role, make_engine
-from trial.conftest import _fast_passwords, build_world  # noqa: F401 (autouse fixture)
+from strokecell.store import Role, make_engine, read_session
+from strokecell.store import models as m
+from strokecell.trial import context_for, record_unblinded_report
+from trial.conftest import (  # noqa: F401 (autouse fixture)
+    _fast_passwords,
+    build_world,
+    snapshot,
+)
 
 from . import summary as test_summary
 
@@ -37,6 +46,24 @@ ENV = {"STROKECELL_PASSWORD": PASSWORD}
 def recorded(sqlite_template: Path,  # noqa: F811 (the store's fixture)
              tmp_path_factory: pytest.TempPathFactory) -> RecordedFiles:
     return recorded_files(sqlite_template, tmp_path_factory.mktemp("recorded"))
+
+
+def _copy(recorded: RecordedFiles, folder: Path, *, locked: bool = True) -> str:
+    """A private copy of the recorded trial: a report by arm writes its audit row, and the
+    recorded files are shared by the session (read only)."""
+    path = folder / ("locked.sqlite" if locked else "unlocked.sqlite")
+    shutil.copyfile(recorded.locked if locked else recorded.unlocked, path)
+    return f"sqlite:///{path}"
+
+
+def _report_audit(url: str) -> list[m.AuditLog]:
+    engine = make_engine(url)
+    try:
+        with read_session(engine) as s:
+            return list(s.scalars(select(m.AuditLog).where(m.AuditLog.table_name == "reports")
+                                  .order_by(m.AuditLog.seq)).all())
+    finally:
+        engine.dispose()
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -51,7 +78,7 @@ def _self_contained(html: str) -> bool:
 
 def test_unblinded_report_on_the_locked_study(recorded: RecordedFiles, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    code, stdout, _ = _run("--db", recorded.url(), "--out", str(out), "--username",
+    code, stdout, _ = _run("--db", _copy(recorded, tmp_path), "--out", str(out), "--username",
                            "statistician.all", "--seed", "7", "--json")
     assert code == 0, stdout
     result = json.loads(stdout)
@@ -63,6 +90,8 @@ def test_unblinded_report_on_the_locked_study(recorded: RecordedFiles, tmp_path:
     assert result["data_snapshot"] in html and result["record_sha256"] in html
     assert "audit chain head" in html and "seed = 7" in html
     assert "record: DOSEKG (cells/kg) and ONSETDY from the unblinded" in html  # notes shown
+    # the study lock set the status: the footer says locked (once), not "active, locked"
+    assert re.search(r"<th>study status</th><td>locked</td>", html), html[-3000:]
 
 
 def test_blinded_report_names_no_arm(recorded: RecordedFiles, tmp_path: Path) -> None:
@@ -73,6 +102,7 @@ def test_blinded_report_names_no_arm(recorded: RecordedFiles, tmp_path: Path) ->
     assert "blinded: all arms pooled" in stdout
     html = out.read_text(encoding="utf-8")
     assert _self_contained(html) and STUDY in html and "Blinded report" in html
+    assert re.search(r"<th>study status</th><td>active</td>", html)
     low = html.lower()
     for word in ARM_WORDS:
         assert word not in low, word
@@ -95,8 +125,11 @@ def test_dsmb_refused_for_a_blinded_role(recorded: RecordedFiles, tmp_path: Path
 
 def test_dsmb_report_on_the_locked_study(recorded: RecordedFiles, tmp_path: Path) -> None:
     out = tmp_path / "dsmb.html"
-    result = build_trial_report(recorded.url(), out, username="data_manager.all",
+    url = _copy(recorded, tmp_path)
+    result = build_trial_report(url, out, username="data_manager.all",
                                 password=PASSWORD, seed=1, dsmb=True)
+    [*_, kind, _, _, _] = _report_audit(url)
+    assert (kind.field_name, kind.new_value, kind.role) == ("kind", "dsmb", "data_manager")
     assert result["kind"] == "dsmb" and not result["blinded"] and result["pdf"] is None
     html = out.read_text(encoding="utf-8")
     assert CLOSED_SESSION in html and "zqcells" in html and result["role"] == "data_manager"
@@ -158,3 +191,55 @@ def test_study_without_subjects_is_refused(sqlite_template: Path,  # noqa: F811
 
 def test_summary_from_protocol_lives_in_the_cli_glue() -> None:
     assert test_summary.summary_from_protocol is summary_from_protocol
+
+
+def test_footer_status_of_a_record_locked_before_the_status_rule() -> None:
+    from strokecell._commands._trial_report import _status_text
+    assert _status_text("locked", True) == "locked"
+    assert _status_text("active", False) == "active"
+    # a study lock made before locking set the status (older records)
+    assert _status_text("active", True) == "active, with an active study lock"
+
+
+def test_a_report_by_arm_is_written_to_the_audit_trail(recorded: RecordedFiles,
+                                                       tmp_path: Path) -> None:
+    url = _copy(recorded, tmp_path)
+    out = tmp_path / "report.html"
+    before = datetime.now(UTC)
+    result = build_trial_report(url, out, username="statistician.all", password=PASSWORD,
+                                seed=3)
+    assert not result["blinded"]
+    rows = _report_audit(url)
+    # who, when and what: one row per fact, all in the same audit transaction
+    assert {r.username for r in rows} == {"statistician.all"}
+    assert {r.role for r in rows} == {"statistician"}
+    assert {r.action.value for r in rows} == {"insert"} and len({r.row_key for r in rows}) == 1
+    assert all(before <= r.occurred_at <= datetime.now(UTC) for r in rows)
+    facts = {r.field_name: r.new_value for r in rows}
+    assert facts["unblinded"] == "true" and facts["kind"] == "trial"
+    assert facts["outputs"] == str(out) and facts["subjects"] == str(result["subjects"])
+    assert facts["record_sha256"] == result["record_sha256"]
+    # the report names its audit row, and the footer's chain head is that row or later
+    html = out.read_text(encoding="utf-8")
+    seq = max(r.seq for r in rows)
+    assert f"audit_log seq {rows[0].seq} (table reports)" in html
+    assert re.search(rf"seq {seq}, [0-9a-f]{{64}}", html)
+
+
+def test_a_blinded_report_writes_nothing(recorded: RecordedFiles, tmp_path: Path) -> None:
+    url = _copy(recorded, tmp_path, locked=False)
+    engine = make_engine(url)
+    before = snapshot(engine)
+    result = build_trial_report(url, tmp_path / "r.html", username="statistician.all",
+                                password=PASSWORD, seed=1)
+    assert result["blinded"] and snapshot(engine) == before
+    # and the audit service itself refuses a report by arm on the unlocked study
+    ctx = context_for(engine, "statistician.all", study_code=STUDY, role=Role.STATISTICIAN)
+    with pytest.raises(PermissionDeniedError, match="locked study"):
+        record_unblinded_report(engine, ctx, kind="trial", outputs=["x.html"], subjects=1,
+                                record_sha256="0" * 64)
+    with pytest.raises(InputError, match="outputs"):
+        record_unblinded_report(engine, ctx, kind="trial", outputs=[], subjects=1,
+                                record_sha256="0" * 64)
+    assert snapshot(engine) == before
+    engine.dispose()

@@ -130,6 +130,14 @@ def build_trial(s: Session) -> dict[str, int]:
                     content_sha256="1" * 64, reauthenticated=True, signed_at=NOW,
                     signed_offset_min=480),
     ])
+    s.add_all([  # web plumbing (models/_web.py)
+        m.WebSession(key_sha256="2" * 64, user_id=user.id, study_id=study.id,
+                     role=Role.INVESTIGATOR, offset_min=480, created_at=NOW,
+                     last_seen_at=NOW, flash='["Saved."]'),
+        m.LoginAttempt(address="192.0.2.1", attempted_at=NOW),
+        m.LoginFailure(username_sha256="3" * 64, failures=2, locked_until=None,
+                       updated_at=NOW),
+    ])
     s.flush()
     return {"study": study.id, "user": user.id, "form": form.id, "subject": subj.id,
             "pv": pv.id}

@@ -21,7 +21,7 @@ def test_upgrade_from_empty_matches_the_models(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     try:
         assert current_revision(engine) is None
-        assert upgrade_to_head(empty_db_url) == head_revision() == "0003"
+        assert upgrade_to_head(empty_db_url) == head_revision() == "0004"
         assert current_revision(engine) == head_revision()
         assert schema_differences(engine) == []
         tables = set(inspect(engine).get_table_names())

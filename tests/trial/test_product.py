@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from strokecell.errors import ConflictError, InputError, PermissionDeniedError
+from strokecell.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from strokecell.store import Role
-from strokecell.trial import get_lot, list_lots, record_release, register_lot, withdraw_lot
+from strokecell.trial import (
+    get_lot,
+    list_lots,
+    record_release,
+    register_lot,
+    release_criteria,
+    withdraw_lot,
+)
 
 from .conftest import PASSWORD, World, chain_ok, snapshot
 from .partb import PRODUCT, RELEASE_OK
@@ -64,3 +71,20 @@ def test_refused_release_and_registration_change_nothing(world: World) -> None:
     with pytest.raises(PermissionDeniedError, match="manage_lots"):
         get_lot(world.db, coordinator, "LOT-A")
     assert snapshot(world.db) == before
+
+
+def test_release_criteria_are_the_limits_the_decision_applies(world: World) -> None:
+    lab = world.ctx(Role.CELL_LAB, "ALL")
+    register_lot(world.db, lab, "LOT-C", **PRODUCT)
+    criteria = {c.test_code: c for c in release_criteria(world.db, lab, "LOT-C")}
+    assert list(criteria) == list(RELEASE_OK)  # allogeneic: donor eligibility included
+    assert criteria["viability"].min_value == 90.0 and criteria["viability"].unit == "%"
+    assert criteria["endotoxin"].max_value == 0.5 and criteria["endotoxin"].unit == "EU/mL"
+    assert criteria["sterility"].choices == ("negative", "positive")
+    decided = record_release(world.db, lab, "LOT-C", RELEASE_OK, password=PASSWORD)
+    assert {t.test_code: t.specification for t in decided.tests} == {
+        c.test_code: c.specification for c in criteria.values()}
+    with pytest.raises(PermissionDeniedError, match="manage_lots"):
+        release_criteria(world.db, world.ctx(Role.COORDINATOR), "LOT-C")
+    with pytest.raises(NotFoundError, match="lot_number"):
+        release_criteria(world.db, lab, "LOT-NONE")

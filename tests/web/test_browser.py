@@ -66,11 +66,11 @@ def served(tmp_path_factory: pytest.TempPathFactory,
     port = _free_port()
     env = {**os.environ, "STROKECELL_WEB_ENV": "development",
            "STROKECELL_WEB_SECRET_KEY": SECRET}
-    code = ("from strokecell._commands.serve import serve; "
-            f"serve(db={url!r}, host='127.0.0.1', port={port}, env=None, study=None, "
-            "access_log=True)")
     log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log,
+    # Two worker processes: the pages must work whichever process answers a request.
+    proc = subprocess.Popen([sys.executable, "-c", "from strokecell.cli import main; main()",
+                             "serve", "--db", url, "--host", "127.0.0.1", "--port",
+                             str(port), "--workers", "2"], env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -68,11 +68,10 @@ def _start(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "STROKECELL_WEB_ENV": "development",
            "STROKECELL_WEB_SECRET_KEY": "group-commit-secret-key-of-32-bytes!!",
            "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    code = ("from strokecell._commands.serve import serve; "
-            f"serve(db={url!r}, host='127.0.0.1', port={port}, env=None, study=None, "
-            "access_log=False)")
-    return subprocess.Popen([sys.executable, "-c", code], env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen([sys.executable, "-c", "from strokecell.cli import main; main()",
+                             "serve", "--db", url, "--host", "127.0.0.1", "--port", str(port),
+                             "--no-access-log"], env=env, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
 
 
 def _token(base: str, proc: subprocess.Popen[bytes], log: Path) -> str:

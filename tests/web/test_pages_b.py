@@ -138,3 +138,23 @@ def test_administration_pages_are_for_the_unblinded_cell_lab(app: Any,
     coordinator = _browser(app, web_world, "coordinator")
     assert 'id="administrations"' not in coordinator.get(f"/subjects/{code}").text
     assert coordinator.get(f"/subjects/{code}/administrations/new").status_code == 404
+
+
+def test_study_status_follows_the_study_lock(app: Any, web_world: World) -> None:
+    from strokecell.trial import lock_records, unlock_records
+
+    from .conftest import sign_in_api
+    coordinator = _browser(app, web_world, "coordinator")
+    page = coordinator.get("/dashboard").text
+    assert 'id="study-status">active<' in page and 'id="study-locked"' not in page
+    lock = lock_records(web_world.db, web_world.ctx("data_manager", "ALL"), "study")
+    page = coordinator.get("/dashboard").text
+    assert 'id="study-status">locked<' in page
+    assert "The study is locked: no data can be changed." in page
+    api = sign_in_api(app, web_world, "monitor")
+    assert api.get("/api/v1/study").json()["status"] == "locked"
+    assert api.get("/api/v1/dashboard").json()["study_status"] == "locked"
+    unlock_records(web_world.db, web_world.ctx("data_manager", "ALL"), lock.id,
+                   reason="late correction")
+    assert 'id="study-status">active<' in coordinator.get("/dashboard").text
+    assert api.get("/api/v1/study").json()["status"] == "active"

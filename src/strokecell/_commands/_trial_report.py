@@ -9,6 +9,17 @@ by arm) is refused with :class:`~strokecell.errors.PermissionDeniedError` unless
 may be read. :func:`summary_from_protocol` turns a protocol into the report's
 :class:`~strokecell.report.ProtocolSummary` (``report/`` may not import ``protocol/``).
 
+**A report by arm is written to the audit trail**, like an unblinded export: who, when,
+which report (``trial`` or ``dsmb``), which files, how many subjects and the hash of the rows
+read (``trial.record_unblinded_report``, table ``reports``). The write happens here because
+this is the one place that both reads the record unblinded and writes the report: ``report/``
+may import only ``analysis`` and ``evidence`` and never sees the record, and
+:func:`~strokecell.analysis.from_record.analysis_datasets` is a read-only derivation (also
+behind the web's outcome plots) that must not write. It is recorded after the unblinded
+read and before any file is written, in a transaction that checks the export rules again:
+no report by arm exists without its audit row, and a refused audit writes no report. The
+footer's audit chain head is read after it, so it names that row.
+
 This module imports the heavy packages (pandas, SQLAlchemy, matplotlib through the report)
 at module level: import it inside a command function, never at CLI start-up.
 """
@@ -46,7 +57,7 @@ from strokecell.report import (
 )
 from strokecell.store import make_engine, read_session
 from strokecell.store import models as m
-from strokecell.trial import ServiceContext, sign_in
+from strokecell.trial import ServiceContext, record_unblinded_report, sign_in
 
 __all__ = ["EXPORT_ROLES", "build_trial_report", "summary_from_protocol"]
 
@@ -226,12 +237,17 @@ def build_trial_report(db_url: str, out_html: str | Path, *, pdf: str | Path | N
                 f"--dsmb: the closed DSMB report shows results by arm, which a blinded "
                 f"{ctx.role.value} may not see ({exc})") from None
         _require_subjects(ds, username)
-        head = _audit_head(engine)
+        extra = {"database": _redacted(db_url), "read_by": f"{username} ({ds.snapshot.role})"}
+        if not ds.blinded:
+            outputs = [str(Path(out_html))] + ([str(Path(pdf))] if pdf is not None else [])
+            seq = record_unblinded_report(engine, ctx, kind="dsmb" if dsmb else "trial",
+                                          outputs=outputs, subjects=ds.n_randomised,
+                                          record_sha256=ds.snapshot.record_sha256)
+            extra["unblinded_report_audited"] = f"audit_log seq {seq} (table reports)"
+        extra["audit_chain_head"] = _audit_head(engine)
     finally:
         engine.dispose()
-    return _render(ds, out_html, pdf, seed=seed, dsmb=dsmb, started=started,
-                   extra={"database": _redacted(db_url), "audit_chain_head": head,
-                          "read_by": f"{username} ({ds.snapshot.role})"})
+    return _render(ds, out_html, pdf, seed=seed, dsmb=dsmb, started=started, extra=extra)
 
 
 def _require_subjects(ds: AnalysisDatasets, username: str) -> None:
@@ -242,6 +258,13 @@ def _require_subjects(ds: AnalysisDatasets, username: str) -> None:
             f"{username} can see ({counts.get('screened', 0)} screened, "
             f"{counts.get('enrolled', 0)} enrolled): there is nothing to analyse yet", 0,
             "a study with at least one randomised subject"))
+
+
+def _status_text(status: str, locked: bool) -> str:
+    """The study status for the report's footer. A study lock sets the status to ``locked``
+    (trial/locks.py); a record locked before that rule kept ``active`` beside an active
+    study lock, which is said as such rather than shown as a running study."""
+    return status if status == "locked" or not locked else f"{status}, with an active study lock"
 
 
 def _render(ds: AnalysisDatasets, out_html: str | Path, pdf: str | Path | None, *,
@@ -257,7 +280,7 @@ def _render(ds: AnalysisDatasets, out_html: str | Path, pdf: str | Path | None, 
         ds.adsl, ds.bds, ds.adae, seeds=planned.seeds, **extra,
         record_snapshot=f"{snap.record_sha256} (rows read at {snap.read_at})",
         protocol_version=f"{snap.protocol_version} (sha256 {snap.protocol_sha256[:12]})",
-        study_status=f"{snap.study_status}{', locked' if snap.locked else ''}",
+        study_status=_status_text(snap.study_status, snap.locked),
         view="blinded (pooled)" if ds.blinded else "unblinded (by arm)")
     summary = summary_from_protocol(protocol)
     if dsmb:

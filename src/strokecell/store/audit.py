@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, event, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from strokecell.errors import ConflictError, InputError, Problem, StrokecellError
@@ -54,6 +54,11 @@ _DOMAIN = b"strokecell-audit-v1\n"
 _TAIL = "strokecell_audit_tail"
 _LOG: Table = AuditLog.__table__  # type: ignore[assignment]
 _HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+# Built once: every write transaction runs them.
+_READ_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("seq"),
+                                                         last_hash=bindparam("hash"))
+_APPEND = insert(_LOG)
 _LIMITS = {"username": 80, "role": 40, "table_name": 60, "row_key": 200, "field_name": 60}
 
 
@@ -215,9 +220,7 @@ def _tail(session: Session) -> _Tail:
         if state.dirty:
             _recover(session, state)
         return state
-    head = session.connection().execute(
-        select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
-        .with_for_update()).one_or_none()
+    head = session.connection().execute(_READ_HEAD).one_or_none()
     if head is None:
         raise StrokecellError("the audit chain head is missing: create the schema with "
                               "strokecell.store.upgrade_to_head")
@@ -253,8 +256,7 @@ def flush_audit_head(session: Session) -> None:
         _recover(session, state)
     if state.seq == state.head_seq:
         return
-    session.connection().execute(update(_HEAD).where(_HEAD.c.id == 1)
-                                 .values(last_seq=state.seq, last_hash=state.hash))
+    session.connection().execute(_MOVE_HEAD, {"seq": state.seq, "hash": state.hash})
     state.head_seq, state.head_hash = state.seq, state.hash
 
 
@@ -325,7 +327,7 @@ def record_batch(session: Session, actor: Actor, records: Iterable[AuditRecord],
             rows.append(fields)
             entries.append(AuditEntry(seq, digest))
             prev = digest
-    conn.execute(insert(_LOG), rows)
+    conn.execute(_APPEND, rows)
     state.seq, state.hash = seq, prev
     return entries
 

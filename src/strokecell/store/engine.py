@@ -5,13 +5,16 @@ SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON``, ``busy_timeout
 starts with ``BEGIN IMMEDIATE``: the writer lock is taken at the start, so a transaction
 never fails half-way on upgrading from reader to writer and audit appends are serialised.
 Read-only work can use :func:`read_session`, which begins ``DEFERRED`` and does not wait
-for writers (WAL readers see the last committed state).
+for writers (WAL readers see the last committed state). Writers of a database file queue
+in the kernel before ``BEGIN IMMEDIATE`` (:mod:`strokecell.store._writer_queue`), fairly
+across threads and processes, rather than in SQLite's sleeping busy handler.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,6 +23,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from strokecell.errors import InputError, Problem
+from strokecell.store._writer_queue import WriterQueue
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -64,13 +68,49 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         finally:
             cursor.close()
 
+    database = url.database
+    queue = (WriterQueue(Path(database).resolve())
+             if database and database != ":memory:" and not database.startswith("file:")
+             else None)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        raw = conn.connection.dbapi_connection
+        if queue is not None and mode == "IMMEDIATE":
+            queue.acquire(raw)
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            if queue is not None:
+                queue.release(raw)
+            raise
         conn.info[_BEGIN_OPTION] = mode
 
+    if queue is not None:
+        _release_after(engine, queue)
     return engine
+
+
+def _release_after(engine: Engine, queue: WriterQueue) -> None:
+    """Release the writer lock once a commit or rollback has returned (SQLAlchemy's own
+    commit and rollback events fire before them) or the connection is closed."""
+    dialect = engine.dialect
+
+    def wrap(name: str) -> None:
+        original = getattr(dialect, name)
+
+        def released(connection: Any) -> None:
+            try:
+                original(connection)
+            finally:
+                # commit/rollback get the pool's proxy, close the DBAPI connection itself
+                queue.release(getattr(connection, "dbapi_connection", connection))
+
+        setattr(dialect, name, released)
+
+    for name in ("do_commit", "do_rollback", "do_close"):
+        wrap(name)
 
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:

@@ -20,7 +20,13 @@ from strokecell.trial._authz import (
 )
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
 from strokecell.trial._crf import crf_codes, load_crf
-from strokecell.trial._design import StudyDesign, VisitPlan, current_version, design_of
+from strokecell.trial._design import (
+    StudyDesign,
+    VisitPlan,
+    current_version,
+    design_of,
+    warm_up,
+)
 from strokecell.trial._formspec import PARAMCD, FormSpec, form_codes, form_spec
 from strokecell.trial._guards import ensure_writable
 from strokecell.trial._tx import (
@@ -48,7 +54,11 @@ from strokecell.trial.adverse_events import (
     update_adverse_event,
 )
 from strokecell.trial.enrolment import enrol, get_screening, screen
-from strokecell.trial.export import build_datasets, export_datasets
+from strokecell.trial.export import (
+    build_datasets,
+    export_datasets,
+    record_unblinded_report,
+)
 from strokecell.trial.forms import form_view, get_form, list_forms, save_form, write_form
 from strokecell.trial.locks import (
     list_locks,
@@ -57,6 +67,13 @@ from strokecell.trial.locks import (
     sign,
     unlock_records,
 )
+from strokecell.trial.login_throttle import (
+    SignInRefusal,
+    ThrottlePolicy,
+    check_sign_in,
+    record_sign_in_failure,
+    record_sign_in_success,
+)
 from strokecell.trial.meddra import MEDDRA_SOC
 from strokecell.trial.product import (
     RELEASE_SPECS,
@@ -64,6 +81,7 @@ from strokecell.trial.product import (
     list_lots,
     record_release,
     register_lot,
+    release_criteria,
     withdraw_lot,
 )
 from strokecell.trial.queries import (
@@ -117,6 +135,7 @@ from strokecell.trial.views import (
     LotView,
     QueryMessageView,
     QueryView,
+    ReleaseCriterionView,
     ReleaseTestView,
     SafetySignalView,
     ScreeningView,
@@ -130,6 +149,16 @@ from strokecell.trial.views import (
     arm_shown,
 )
 from strokecell.trial.visits import list_visits, record_visit, schedule_visits, visit_status
+from strokecell.trial.web_sessions import (
+    NewWebSession,
+    SessionPolicy,
+    WebSessionView,
+    end_web_session,
+    get_web_session,
+    pop_flashes,
+    push_flash,
+    start_web_session,
+)
 from strokecell.trial.withdrawal import withdraw_subject
 
 __all__ = [
@@ -159,25 +188,31 @@ __all__ = [
     "LotView",
     "MinimizationRandomizer",
     "MinimizationScores",
+    "NewWebSession",
     "PermutedBlockRandomizer",
     "QueryMessageView",
     "QueryView",
     "Randomizer",
+    "ReleaseCriterionView",
     "ReleaseTestView",
     "SafetySignalView",
     "Scope",
     "ScreeningView",
     "ServiceContext",
+    "SessionPolicy",
+    "SignInRefusal",
     "SignatureView",
     "SimpleRandomizer",
     "SiteView",
     "StudyDesign",
     "StudyView",
     "SubjectView",
+    "ThrottlePolicy",
     "UnblindingView",
     "UserView",
     "VisitPlan",
     "VisitView",
+    "WebSessionView",
     "acknowledge_signal",
     "add_site",
     "allowed",
@@ -190,12 +225,14 @@ __all__ = [
     "authorize",
     "build_datasets",
     "build_randomizer",
+    "check_sign_in",
     "close_query",
     "context_for",
     "create_user",
     "crf_codes",
     "current_version",
     "design_of",
+    "end_web_session",
     "enrol",
     "ensure_writable",
     "export_datasets",
@@ -211,6 +248,7 @@ __all__ = [
     "get_screening",
     "get_study",
     "get_subject",
+    "get_web_session",
     "grant_role",
     "init_study",
     "is_blinded",
@@ -231,12 +269,18 @@ __all__ = [
     "lock_records",
     "mark_expedited_reported",
     "open_query",
+    "pop_flashes",
+    "push_flash",
     "randomize",
     "reading",
     "record_administration",
     "record_release",
+    "record_sign_in_failure",
+    "record_sign_in_success",
+    "record_unblinded_report",
     "record_visit",
     "register_lot",
+    "release_criteria",
     "reopen_query",
     "report_adverse_event",
     "require_reason",
@@ -248,12 +292,14 @@ __all__ = [
     "screen",
     "sign",
     "sign_in",
+    "start_web_session",
     "subject_view",
     "unblind",
     "unlock_records",
     "update_adverse_event",
     "visible_subject",
     "visit_status",
+    "warm_up",
     "withdraw_lot",
     "withdraw_subject",
     "write_form",

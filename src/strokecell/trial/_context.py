@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, bindparam, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from strokecell.errors import InputError, NotFoundError, PermissionDeniedError, Problem
@@ -100,6 +100,19 @@ class Scope:
                                         "this site")
 
 
+# The user and their active grants of the role in one query (a row per grant, or one row
+# with no grant), resolved on every call so that a revocation applies at once. Built once:
+# every service call runs it, and building the expression costs more than running it.
+_GRANTS = (select(m.User.username, m.User.active, m.RoleAssignment.id,
+                  m.RoleAssignment.site_id)
+           .outerjoin(m.RoleAssignment,
+                      (m.RoleAssignment.user_id == m.User.id)
+                      & (m.RoleAssignment.study_id == bindparam("study_id"))
+                      & (m.RoleAssignment.role == bindparam("role"))
+                      & m.RoleAssignment.revoked_at.is_(None))
+           .where(m.User.id == bindparam("user_id")))
+
+
 def authorize(session: Session, ctx: ServiceContext, action: Action,
               *, all_sites: bool = False) -> Scope:
     """Check that the caller's role may ``action`` and return the sites it covers.
@@ -108,14 +121,8 @@ def authorize(session: Session, ctx: ServiceContext, action: Action,
     """
     if not isinstance(ctx, ServiceContext):
         raise PermissionDeniedError("no service context: sign in first")
-    # The user and their active grants of this role in one query (a row per grant, or one
-    # row with no grant); resolved on every call so that a revocation applies at once.
-    grant = m.RoleAssignment
-    rows = session.execute(
-        select(m.User.username, m.User.active, grant.id, grant.site_id)
-        .outerjoin(grant, (grant.user_id == m.User.id) & (grant.study_id == ctx.study_id)
-                   & (grant.role == ctx.role) & grant.revoked_at.is_(None))
-        .where(m.User.id == ctx.user_id)).all()
+    rows = session.execute(_GRANTS, {"study_id": ctx.study_id, "role": ctx.role,
+                                      "user_id": ctx.user_id}).all()
     if not rows or not rows[0].active:
         raise PermissionDeniedError(f"user #{ctx.user_id} is unknown or inactive")
     username = str(rows[0].username)
@@ -149,17 +156,20 @@ def subject_not_found(code: object) -> NotFoundError:
     return NotFoundError(f"subject_code: no subject {code!r} among the subjects you can see")
 
 
+_SUBJECT = select(m.Subject).where(m.Subject.study_id == bindparam("study_id"),
+                                   m.Subject.subject_code == bindparam("code"))
+_SUBJECT_FOR_UPDATE = _SUBJECT.with_for_update()
+
+
 def visible_subject(session: Session, scope: Scope, code: str, *,
                     for_update: bool = False) -> m.Subject:
     """The subject ``code`` of the scope's study and sites, or :func:`subject_not_found`."""
     if not isinstance(code, str) or not code:
         raise InputError(Problem("subject_code", "must be a non-empty string", code,
                                  "a study subject id such as STUDY-SITE-001"))
-    stmt = select(m.Subject).where(m.Subject.study_id == scope.study_id,
-                                   m.Subject.subject_code == code)
-    if for_update:
-        stmt = stmt.with_for_update()
-    subject = session.scalars(stmt).one_or_none()
+    stmt = _SUBJECT_FOR_UPDATE if for_update else _SUBJECT
+    subject = session.scalars(stmt, {"study_id": scope.study_id,
+                                     "code": code}).one_or_none()
     if subject is None or not scope.covers(subject.site_id):
         raise subject_not_found(code)
     return subject

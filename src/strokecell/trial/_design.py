@@ -19,16 +19,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from strokecell.errors import NotFoundError
 from strokecell.instruments import biomarker_panel, list_instruments
 from strokecell.protocol import Protocol, parse_protocol
 from strokecell.store import models as m
+from strokecell.store import read_session
 
 __all__ = ["BASELINE_CRFS", "UNSCHEDULED_FORMS", "StudyDesign", "VisitPlan", "current_version",
-           "design_of", "sha256_text"]
+           "design_of", "sha256_text", "version_design", "warm_up"]
 
 BASELINE_CRFS = ("consent", "eligibility", "baseline_stroke", "demographics")
 FOLLOW_UP_CRFS = ("rehabilitation",)
@@ -115,6 +116,44 @@ def _design(sha: str, text: str) -> StudyDesign:
 def design_of(yaml_text: str) -> StudyDesign:
     """The design of a protocol text (parsed and derived once per text)."""
     return _design(sha256_text(yaml_text), yaml_text)
+
+
+def warm_up(db: Engine) -> int:
+    """Parse the design of every protocol version in ``db`` and load every form now, so
+    that the first requests a server answers do not wait for it (parsing a protocol
+    builds the unit registry, which takes about a second). Returns the versions parsed."""
+    from strokecell.trial._formspec import form_codes, form_spec  # imports this module
+
+    with read_session(db) as s:
+        texts = s.scalars(select(m.ProtocolVersion.yaml_text)).all()
+    for text in texts:
+        design_of(text)
+    for code in form_codes():
+        form_spec(code)
+    return len(texts)
+
+
+# The label and digest of a version, then its text only when its design is not known yet:
+# every form save checks the form against the design, and the text is tens of kilobytes.
+_HEADER = select(m.ProtocolVersion.version_label, m.ProtocolVersion.sha256).where(
+    m.ProtocolVersion.id == bindparam("id"))
+_TEXT = select(m.ProtocolVersion.yaml_text).where(m.ProtocolVersion.id == bindparam("id"))
+_BY_DIGEST: dict[str, StudyDesign] = {}
+
+
+def version_design(session: Session, version_id: int) -> tuple[str, StudyDesign]:
+    """The label and the design of protocol version ``version_id``."""
+    row = session.execute(_HEADER, {"id": version_id}).one_or_none()
+    if row is None:
+        raise NotFoundError(f"protocol version #{version_id} does not exist")
+    label, digest = row
+    design = _BY_DIGEST.get(digest)
+    if design is None:
+        text = session.execute(_TEXT, {"id": version_id}).scalar_one()
+        design = design_of(text)
+        if sha256_text(text) == digest:  # the stored digest is trusted once checked
+            _BY_DIGEST[digest] = design
+    return str(label), design
 
 
 def current_version(session: Session, study_id: int) -> m.ProtocolVersion:

@@ -17,6 +17,9 @@ would still split the subjects into the true groups, which is half of the unblin
 **unblinded** export needs the explicit flag, a study-wide export role and a locked study
 (an active study-level lock, or status ``locked``): the arms are revealed for the final
 analysis after database lock. It is recorded in the audit trail (table ``exports``).
+A report by arm built from the record elsewhere (``strokecell report``, the demo) reads the
+same unblinded tables and is recorded the same way, by :func:`record_unblinded_report`
+(table ``reports``).
 
 Only the unblinded export has a fourth table, ``administrations``: one row per subject who
 received cells, summarising the administration pages (which are for the cell lab only and
@@ -29,7 +32,7 @@ route(s). A blinded export has no such table (its existence per subject reveals 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -57,7 +60,8 @@ from strokecell.trial.forms import stored_value
 from strokecell.trial.views import ExportResult
 from strokecell.trial.visits import subject_death_date
 
-__all__ = ["SCHEMAS", "UNBLINDED_ONLY", "build_datasets", "export_datasets"]
+__all__ = ["SCHEMAS", "UNBLINDED_ONLY", "build_datasets", "export_datasets",
+           "record_unblinded_report"]
 
 _S, _F, _I, _D = pa.string(), pa.float64(), pa.int64(), pa.date32()
 
@@ -294,3 +298,41 @@ def export_datasets(db: Engine, ctx: ServiceContext, out_dir: str | Path, *,
     for name, rows in data.items():
         files.update(_write(name, rows, out))
     return ExportResult(str(out), unblinded, files, {k: len(v) for k, v in data.items()})
+
+
+def record_unblinded_report(db: Engine, ctx: ServiceContext, *, kind: str,
+                            outputs: Sequence[str], subjects: int, record_sha256: str) -> int:
+    """Write to the audit trail that ``ctx`` generated a report by arm; returns its ``seq``.
+
+    The report's data were read through :func:`build_datasets` with ``unblinded=True``; the
+    same rules are checked again here, in the audit transaction (export role, study-wide,
+    locked study), so a study unlocked in between refuses the report instead of auditing a
+    read that is no longer allowed. One audit row per fact, table ``reports``, like the
+    unblinded export's ``exports`` rows: who (user, role) and when (the audit row's own
+    columns), what (``kind``: ``trial`` or ``dsmb``; the output files; the number of
+    randomised subjects; ``record_sha256``, the hash of the rows read). Call it before the
+    report is written, so that no unblinded report exists without its audit row.
+    """
+    problems: list[Problem] = []
+    if not isinstance(kind, str) or not kind.strip() or len(kind) > 40:
+        problems.append(Problem("kind", "must name the report", kind, "e.g. trial, dsmb"))
+    if not outputs or not all(isinstance(o, str) and o for o in outputs):
+        problems.append(Problem("outputs", "must list the files written", list(outputs or ()),
+                                "one or more paths"))
+    if isinstance(subjects, bool) or not isinstance(subjects, int) or subjects < 0:
+        problems.append(Problem("subjects", "must be a count", subjects, "an integer >= 0"))
+    if problems:
+        raise InputError(problems, context="unblinded report")
+    with writing(db) as s:
+        scope = authorize(s, ctx, Action.EXPORT)
+        _check_unblinded(s, scope)
+        now = ctx.now()
+        entries = record_changes(
+            s, scope.actor, table="reports", row_key=now.isoformat(),
+            action=AuditAction.INSERT,
+            changes=[FieldChange("unblinded", None, True), FieldChange("kind", None, kind),
+                     FieldChange("outputs", None, "; ".join(outputs)),
+                     FieldChange("subjects", None, subjects),
+                     FieldChange("record_sha256", None, record_sha256)],
+            study_id=scope.study_id, at=now)
+        return entries[0].seq

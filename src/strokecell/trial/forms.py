@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -33,7 +33,7 @@ from strokecell.store import FormStatus, ValueType
 from strokecell.store import models as m
 from strokecell.trial._authz import Action
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
-from strokecell.trial._design import current_version, design_of
+from strokecell.trial._design import current_version, version_design
 from strokecell.trial._formspec import (
     FormSpec,
     TypedValue,
@@ -95,23 +95,34 @@ def _spec_for(scope: Scope, form_code: str, *, writing_: bool,
 def _visit(s: Session, subject: m.Subject, code: str | None) -> m.Visit | None:
     if code is None:
         return None
-    visit = next((v for v in subject.visits if v.visit_code == code), None)
+    visit = s.scalars(_VISIT, {"subject_id": subject.id, "code": code}).first()
     if visit is None:
         raise NotFoundError(f"visit_code: no visit {code!r} for {subject.subject_code}; "
                             f"visits: {', '.join(v.visit_code for v in subject.visits)}")
     return visit
 
 
+# Built once (every save runs them; building costs more than running them on SQLite).
+_VISIT = select(m.Visit).where(m.Visit.subject_id == bindparam("subject_id"),
+                               m.Visit.visit_code == bindparam("code"))
+_INSTANCE = select(m.FormInstance).where(
+    m.FormInstance.subject_id == bindparam("subject_id"),
+    m.FormInstance.form_code == bindparam("form_code"),
+    m.FormInstance.repeat_index == bindparam("repeat"))
+_INSTANCES = {
+    (at_visit, lock): (stmt.with_for_update() if lock else stmt)
+    for at_visit in (False, True) for lock in (False, True)
+    for stmt in [_INSTANCE.where(m.FormInstance.visit_id == bindparam("visit_id"))
+                 if at_visit else _INSTANCE.where(m.FormInstance.visit_id.is_(None))]}
+
+
 def _instance(s: Session, subject: m.Subject, visit: m.Visit | None, form_code: str,
               repeat: int, *, lock: bool = False) -> m.FormInstance | None:
-    stmt = select(m.FormInstance).where(
-        m.FormInstance.subject_id == subject.id, m.FormInstance.form_code == form_code,
-        m.FormInstance.repeat_index == repeat,
-        m.FormInstance.visit_id.is_(None) if visit is None
-        else m.FormInstance.visit_id == visit.id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return s.scalars(stmt).first()
+    params: dict[str, object] = {"subject_id": subject.id, "form_code": form_code,
+                                 "repeat": repeat}
+    if visit is not None:
+        params["visit_id"] = visit.id
+    return s.scalars(_INSTANCES[visit is not None, lock], params).first()
 
 
 def save_form(db: Engine, ctx: ServiceContext, subject_code: str, form_code: str,
@@ -123,11 +134,11 @@ def save_form(db: Engine, ctx: ServiceContext, subject_code: str, form_code: str
         scope = authorize(s, ctx, Action.ENTER_FORM)
         spec = _spec_for(scope, form_code, writing_=True)
         subject = visible_subject(s, scope, subject_code)
-        inst, visit, pv = _write_form(s, scope, subject, form_code, items,
-                                      visit_code=visit_code, repeat_index=repeat_index,
-                                      version=version, reason=reason,
-                                      assessment_date=assessment_date)
-        return _view(s, subject, visit, inst, spec, pv)
+        inst, visit, protocol = _write_form(s, scope, subject, form_code, items,
+                                            visit_code=visit_code, repeat_index=repeat_index,
+                                            version=version, reason=reason,
+                                            assessment_date=assessment_date)
+        return _view(s, subject, visit, inst, spec, protocol)
 
 
 def write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
@@ -146,14 +157,16 @@ def _write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
                 items: Mapping[str, object], *, visit_code: str | None,
                 repeat_index: int, version: int | None, reason: str | None,
                 assessment_date: date | str | None,
-                ) -> tuple[m.FormInstance, m.Visit | None, m.ProtocolVersion | None]:
+                ) -> tuple[m.FormInstance, m.Visit | None, tuple[int, str]]:
+    """Write the form; with the (id, label) of the protocol version it was saved under."""
     ctx = scope.ctx
     subject_code = subject.subject_code
     if not isinstance(items, Mapping) or not items:
         raise InputError(Problem("items", "nothing to save", items, "item code -> value"))
     spec = _spec_for(scope, form_code, writing_=True)
     visit = _visit(s, subject, visit_code)
-    pv = _check_place(s, subject, spec, visit_code, repeat_index)
+    label = _check_place(s, subject, spec, visit_code, repeat_index)
+    protocol = (subject.protocol_version_id, label)
     inst = _instance(s, subject, visit, form_code, repeat_index, lock=True)
     ensure_writable(s, scope.study_id, subject, visit, inst)
     if inst is None and version is not None:
@@ -186,6 +199,7 @@ def _write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
     batch = AuditBatch(s, scope)
     if inst is None:
         pv = current_version(s, scope.study_id)
+        protocol = (pv.id, pv.version_label)
         inst = m.FormInstance(
             subject_id=subject.id, visit_id=visit.id if visit else None,
             protocol_version_id=pv.id, form_code=form_code,
@@ -215,9 +229,7 @@ def _write_form(s: Session, scope: Scope, subject: m.Subject, form_code: str,
     # out), so the view needs no reload.
     batch.write()
     invalidate_changed_signatures(s, scope, subject, f"{form_code} saved")
-    if pv is None or pv.id != inst.protocol_version_id:
-        pv = s.get(m.ProtocolVersion, inst.protocol_version_id)
-    return inst, visit, pv
+    return inst, visit, protocol
 
 
 def form_view(s: Session, subject: m.Subject, inst: m.FormInstance) -> FormView:
@@ -227,9 +239,10 @@ def form_view(s: Session, subject: m.Subject, inst: m.FormInstance) -> FormView:
 
 
 def _check_place(s: Session, subject: m.Subject, spec: FormSpec, visit_code: str | None,
-                 repeat: int) -> m.ProtocolVersion | None:
-    pv = s.get(m.ProtocolVersion, subject.protocol_version_id)
-    planned = design_of(pv.yaml_text).forms_at(visit_code) if pv else ()
+                 repeat: int) -> str:
+    """Whether the form belongs where it is saved; the subject's protocol version label."""
+    label, design = version_design(s, subject.protocol_version_id)
+    planned = design.forms_at(visit_code)
     problems: list[Problem] = []
     if spec.code not in planned:
         where = f"visit {visit_code}" if visit_code else "outside a visit"
@@ -242,7 +255,7 @@ def _check_place(s: Session, subject: m.Subject, spec: FormSpec, visit_code: str
                                 repeat, "1, 2, 3 ..." if spec.repeating else "1"))
     if problems:
         raise InputError(problems, context=subject.subject_code)
-    return pv
+    return label
 
 
 def _assessment(subject: m.Subject, value: date | str | None, ctx: ServiceContext,
@@ -318,9 +331,11 @@ def _write_derived(batch: AuditBatch, inst: m.FormInstance, derived: list[Any],
 
 
 def _view(s: Session, subject: m.Subject, visit: m.Visit | None, inst: m.FormInstance,
-          spec: FormSpec, pv: m.ProtocolVersion | None = None) -> FormView:
-    if pv is None or pv.id != inst.protocol_version_id:
-        pv = s.get(m.ProtocolVersion, inst.protocol_version_id)
+          spec: FormSpec, version: tuple[int, str] | None = None) -> FormView:
+    """``version``: (id, label) of a protocol version, used if it is the form's."""
+    if version is None or version[0] != inst.protocol_version_id:
+        version = (inst.protocol_version_id,
+                   version_design(s, inst.protocol_version_id)[0])
     values = {r.item_code: stored_value(r) for r in inst.items}
     problems: tuple[str, ...] = ()
     if inst.status is FormStatus.INCOMPLETE:
@@ -332,7 +347,7 @@ def _view(s: Session, subject: m.Subject, visit: m.Visit | None, inst: m.FormIns
                for d in inst.derived}
     return FormView(subject.subject_code, inst.form_code, visit.visit_code if visit else None,
                     inst.repeat_index, inst.status.value, inst.version,
-                    pv.version_label if pv else "?", inst.assessment_date, values,
+                    version[1], inst.assessment_date, values,
                     {r.item_code: r.raw_text for r in inst.items}, derived, problems)
 
 

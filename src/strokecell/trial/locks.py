@@ -6,6 +6,14 @@ study (study level needs a study-wide role); every write under an active lock is
 reason (the row stays, with ``unlocked_at``, the user and the reason). Locking the same
 target twice is a conflict.
 
+**Study lock and study status.** A study-level lock also sets ``studies.status`` to
+``locked``, and its release sets it back to ``active``, in the same transaction as the lock
+row and audited like it (table ``studies``, field ``status``, the reason naming the lock), so
+that every reader of the status (the API's study, the dashboard, the export rules, the
+report's footer) agrees with the lock without looking for lock rows. A ``closed`` study
+keeps its status: closing is final and refuses writes already. The study row is read
+``FOR UPDATE`` first, which serializes study-level locking on PostgreSQL too.
+
 **Signatures.** :func:`sign` (investigator) re-authenticates the signer with the password
 (argon2id, ``store.passwords``), records the meaning of the signature (default for a
 casebook: "I approve the data of this casebook") and the SHA-256 of the signed content: the
@@ -23,11 +31,11 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from strokecell.errors import ConflictError, InputError, NotFoundError, Problem
-from strokecell.store import LockScope, audit_text
+from strokecell.store import LockScope, StudyStatus, audit_text
 from strokecell.store import models as m
 from strokecell.trial._authz import Action, is_blinded
 from strokecell.trial._context import Scope, ServiceContext, authorize, visible_subject
@@ -54,6 +62,7 @@ def lock_records(db: Engine, ctx: ServiceContext, scope: LockScope | str, *,
     level = lock_scope(scope)
     with writing(db) as s:
         sc = authorize(s, ctx, Action.LOCK, all_sites=level is LockScope.STUDY)
+        study = _study_for_update(s, sc) if level is LockScope.STUDY else None
         subject, visit, form = resolve_target(s, sc, level, subject_code, visit_code,
                                               form_code, repeat_index)
         stmt = select(m.RecordLock).where(m.RecordLock.study_id == sc.study_id,
@@ -73,7 +82,18 @@ def lock_records(db: Engine, ctx: ServiceContext, scope: LockScope | str, *,
                            form_instance_id=form.id if form else None, locked_at=ctx.now(),
                            locked_offset_min=ctx.offset_minutes, locked_by_user_id=ctx.user_id)
         audit_insert(s, sc, row, "record_locks")
+        if study is not None and study.status is not StudyStatus.CLOSED:
+            study.status = StudyStatus.LOCKED
+            audit_update(s, sc, study, "studies", f"study lock #{row.id}")
         return _lock_view(s, row)
+
+
+def _study_for_update(s: Session, scope: Scope) -> m.Study:
+    study = s.scalars(select(m.Study).where(m.Study.id == scope.study_id)
+                      .with_for_update()).one_or_none()
+    if study is None:
+        raise NotFoundError(f"study #{scope.study_id} does not exist")
+    return study
 
 
 def unlock_records(db: Engine, ctx: ServiceContext, lock_id: int, *, reason: str) -> LockView:
@@ -91,6 +111,12 @@ def unlock_records(db: Engine, ctx: ServiceContext, lock_id: int, *, reason: str
         row.unlocked_by_user_id = ctx.user_id
         row.unlock_reason = text
         audit_update(s, sc, row, "record_locks", text)
+        if row.scope is LockScope.STUDY:
+            study = _study_for_update(s, sc)
+            # only the status the lock set is undone (not a closed study's)
+            if study.status is StudyStatus.LOCKED:
+                study.status = StudyStatus.ACTIVE
+                audit_update(s, sc, study, "studies", f"study lock #{row.id} released: {text}")
         return _lock_view(s, row)
 
 
@@ -239,14 +265,18 @@ def sign(db: Engine, ctx: ServiceContext, *, password: str, subject_code: str,
         return _signature_view(s, row)
 
 
+# Built once: every save of a form runs it.
+_ACTIVE_SIGNATURES = select(m.Signature).where(m.Signature.subject_id == bindparam("subject_id"),
+                                               m.Signature.invalidated_at.is_(None))
+
+
 def invalidate_changed_signatures(s: Session, scope: Scope, subject: m.Subject,
                                   what: str) -> int:
     """Invalidate the subject's active signatures whose signed content has changed.
 
     Called inside every write of a form or a visit date; returns how many were invalidated.
     """
-    rows = s.scalars(select(m.Signature).where(m.Signature.subject_id == subject.id,
-                                               m.Signature.invalidated_at.is_(None))).all()
+    rows = s.scalars(_ACTIVE_SIGNATURES, {"subject_id": subject.id}).all()
     if not rows:
         return 0
     s.flush()

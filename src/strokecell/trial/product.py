@@ -47,11 +47,17 @@ from strokecell.trial._context import Scope, ServiceContext, authorize
 from strokecell.trial._design import current_version, design_of
 from strokecell.trial._guards import ensure_writable
 from strokecell.trial._tx import audit_insert, audit_update, reading, require_reason, writing
-from strokecell.trial.views import ChainLinkView, LotView, ReleaseTestView
+from strokecell.trial.views import (
+    ChainLinkView,
+    LotView,
+    ReleaseCriterionView,
+    ReleaseTestView,
+)
 
 __all__ = ["DEFAULT_RELEASE_MEANING", "ENDOTOXIN_MAX_EU_PER_ML", "ISCT_NEGATIVE_MAX_PCT",
            "ISCT_POSITIVE_MIN_PCT", "ISCT_SOURCE", "RELEASE_SPECS", "ReleaseSpec", "get_lot",
-           "list_lots", "record_release", "register_lot", "withdraw_lot"]
+           "list_lots", "record_release", "register_lot", "release_criteria",
+           "withdraw_lot"]
 
 ISCT_SOURCE = "Dominici M et al. Cytotherapy 2006;8:315-317 (ISCT minimal criteria for MSC)"
 ISCT_POSITIVE_MIN_PCT = 95.0
@@ -183,11 +189,34 @@ def register_lot(db: Engine, ctx: ServiceContext, lot_number: str, *, cell_type:
         return lot_view(s, lot, scope)
 
 
-def _judge(spec: ReleaseSpec, raw: object, viability_min: float,
-           ) -> tuple[ReleaseTestView | None, Problem | None]:
-    if spec.code == "viability":
-        spec = ReleaseSpec("viability", "percent", f">= {viability_min:g} % (protocol "
-                           "product viability_min_percent)", "%", min_value=viability_min)
+def _lot_specs(s: Session, study_id: int, lot: m.ProductLot,
+               endotoxin_max_eu_per_ml: float | None = None) -> dict[str, ReleaseSpec]:
+    """The release tests ``lot`` needs, in report order, with the limits they are judged
+    against: the viability minimum of the protocol's product (the strictest arm using it),
+    donor eligibility for allogeneic cells only, the endotoxin limit when one is given.
+
+    One function for the release form (:func:`release_criteria`) and the decision
+    (:func:`record_release`), so that the limits shown are the limits applied.
+    """
+    viability_min = max((v for c, t, o, v in _products(s, study_id)
+                         if (c, t, o) == (lot.cell_type, lot.source_tissue,
+                                          lot.donor_type.value)),
+                        default=DEFAULT_VIABILITY_MIN_PCT)
+    specs: dict[str, ReleaseSpec] = {}
+    for code, spec in RELEASE_SPECS.items():
+        if spec.allogeneic_only and lot.donor_type is not DonorType.ALLOGENEIC:
+            continue
+        if code == "viability":
+            spec = ReleaseSpec("viability", "percent", f">= {viability_min:g} % (protocol "
+                               "product viability_min_percent)", "%", min_value=viability_min)
+        elif code == "endotoxin" and endotoxin_max_eu_per_ml is not None:
+            spec = ReleaseSpec("endotoxin", "number", f"<= {endotoxin_max_eu_per_ml:g} EU/mL",
+                               "EU/mL", min_value=0.0, max_value=endotoxin_max_eu_per_ml)
+        specs[code] = spec
+    return specs
+
+
+def _judge(spec: ReleaseSpec, raw: object) -> tuple[ReleaseTestView | None, Problem | None]:
     if spec.kind == "word":
         words = (*spec.passing, *spec.failing)
         if not isinstance(raw, str) or raw not in words:
@@ -226,26 +255,16 @@ def record_release(db: Engine, ctx: ServiceContext, lot_number: str,
         if lot.status is not LotStatus.QUARANTINE:
             raise ConflictError(f"lot_number: lot {lot_number} is {lot.status.value}; only a "
                                 "lot in quarantine can be released or rejected")
-        viability_min = max((v for c, t, o, v in _products(s, scope.study_id)
-                             if (c, t, o) == (lot.cell_type, lot.source_tissue,
-                                              lot.donor_type.value)),
-                            default=DEFAULT_VIABILITY_MIN_PCT)
-        specs = dict(RELEASE_SPECS)
-        if endotoxin_max_eu_per_ml is not None:
-            specs["endotoxin"] = ReleaseSpec("endotoxin", "number",
-                                             f"<= {endotoxin_max_eu_per_ml:g} EU/mL", "EU/mL",
-                                             min_value=0.0, max_value=endotoxin_max_eu_per_ml)
-        needed = [c for c, sp in specs.items()
-                  if not sp.allogeneic_only or lot.donor_type is DonorType.ALLOGENEIC]
-        problems = [Problem(c, "release test result missing", None,
-                            specs[c].specification or "a percentage")
+        specs = _lot_specs(s, scope.study_id, lot, endotoxin_max_eu_per_ml)
+        needed = list(specs)
+        problems = [Problem(c, "release test result missing", None, specs[c].specification)
                     for c in needed if c not in results]
         problems += [Problem(c, "not a release test of this lot", c, ", ".join(needed))
                      for c in results if c not in needed]
         tests: list[ReleaseTestView] = []
         for code in needed:
             if code in results:
-                view, problem = _judge(specs[code], results[code], viability_min)
+                view, problem = _judge(specs[code], results[code])
                 if problem is not None:
                     problems.append(problem)
                 elif view is not None:
@@ -343,6 +362,19 @@ def get_lot(db: Engine, ctx: ServiceContext, lot_number: str) -> LotView:
     with reading(db) as s:
         scope = authorize(s, ctx, Action.MANAGE_LOTS)
         return lot_view(s, _lot(s, scope.study_id, lot_number), scope)
+
+
+def release_criteria(db: Engine, ctx: ServiceContext, lot_number: str,
+                     ) -> tuple[ReleaseCriterionView, ...]:
+    """The release tests lot ``lot_number`` needs, each with its unit and the limit
+    :func:`record_release` judges it against (cell lab only), for the release form."""
+    with reading(db) as s:
+        scope = authorize(s, ctx, Action.MANAGE_LOTS)
+        lot = _lot(s, scope.study_id, lot_number)
+        return tuple(ReleaseCriterionView(sp.code, sp.kind, sp.unit, sp.specification,
+                                          (*sp.passing, *sp.failing), sp.min_value,
+                                          sp.max_value)
+                     for sp in _lot_specs(s, scope.study_id, lot).values())
 
 
 def list_lots(db: Engine, ctx: ServiceContext) -> list[LotView]:

@@ -16,9 +16,9 @@ from strokecell.trial._context import Scope
 __all__ = ["AdministrationView", "AdverseEventView", "AllocationView", "ArmView",
            "ChainLinkView", "DeviationView", "ExportResult", "FailedCriterion",
            "FormStatusView", "FormView", "LockView", "LotView", "QueryMessageView",
-           "QueryView", "ReleaseTestView", "SafetySignalView", "ScreeningView",
-           "SignatureView", "SiteView", "StudyView", "SubjectView", "UnblindingView",
-           "UserView", "VisitView", "arm_shown"]
+           "QueryView", "ReleaseCriterionView", "ReleaseTestView", "SafetySignalView",
+           "ScreeningView", "SignatureView", "SiteView", "StudyView", "SubjectView",
+           "UnblindingView", "UserView", "VisitView", "arm_shown"]
 
 
 def arm_shown(scope: Scope, arm_code: str | None, sequence: int | None) -> tuple[str | None, str]:
@@ -171,6 +171,21 @@ class ReleaseTestView:
     unit: str | None
     specification: str
     passed: bool
+
+
+@dataclass(frozen=True)
+class ReleaseCriterionView:
+    """One release test a lot needs, as the release form shows it: how the result is given
+    (``kind``: ``word`` = one of ``choices``, ``percent`` or ``number`` in ``unit``) and the
+    limit it is judged against (``specification``; ``min_value``/``max_value`` for numbers)."""
+
+    test_code: str
+    kind: str
+    unit: str | None
+    specification: str
+    choices: tuple[str, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ one OpenAPI document at ``/openapi.json``; the server-rendered pages everywhere 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ from strokecell.web.api import API_PREFIX, api_router
 from strokecell.web.core.config import Settings
 from strokecell.web.core.deps import WebState
 from strokecell.web.core.errors import AuthError, CsrfError, error_body, status_of
+from strokecell.web.core.headers import SecurityHeaders
 from strokecell.web.core.security import LoginThrottle, SessionStore, ThrottleError, TokenCache
 from strokecell.web.pages import pages_router
 from strokecell.web.pages._render import render_error
@@ -33,16 +33,6 @@ __all__ = ["create_app"]
 
 HERE = Path(__file__).resolve().parent
 
-#: Served with every response. script-src 'self': no inline script anywhere.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
 
 def _templates() -> Jinja2Templates:
@@ -62,24 +52,13 @@ def create_app(settings: Settings, db: Engine) -> FastAPI:
     app = FastAPI(title="strokecell", version="1",
                   summary="Stem-cell therapy trials in stroke: the trial record's API",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    app.state.web = WebState(settings, db, SessionStore(settings), LoginThrottle(settings),
-                             TokenCache(settings), _templates())
+    app.state.web = WebState(settings, db, SessionStore(settings, db),
+                             LoginThrottle(settings, db), TokenCache(settings), _templates())
     app.include_router(api_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.middleware("http")
-    async def _headers(request: Request,
-                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if settings.https:
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains")
-        return response
+    app.add_middleware(SecurityHeaders, https=settings.https)
 
     async def _error(request: Request, exc: Exception) -> Response:
         code = status_of(exc)

@@ -83,6 +83,7 @@ class Dashboard:
     aes_awaiting_report: int | None = None
     serious_aes: int | None = None
     signals_unacknowledged: int | None = None
+    study_status: str = "active"  # "locked" after the study lock: no data can be changed
 
 
 def _count(call: Callable[[], Sized]) -> int | None:
@@ -135,7 +136,8 @@ def dashboard(db: Engine, ctx: ServiceContext, *, due_within_days: int = 14) -> 
             1 for a in aes if a.expedited_report_required and a.expedited_reported_at is None),
         serious_aes=None if aes is None else sum(1 for a in aes if a.serious),
         signals_unacknowledged=_count(lambda: [x for x in list_safety_signals(db, ctx)
-                                               if x.acknowledged_at is None]))
+                                               if x.acknowledged_at is None]),
+        study_status=study.status)
 
 
 def _aes(db: Engine, ctx: ServiceContext) -> list[AdverseEventView] | None:

@@ -1,4 +1,5 @@
-"""The strokecell data model: every table of the trial record (see docs/data-model.md)."""
+"""The strokecell data model: every table of the trial record (see docs/data-model.md), and
+the web application's sessions and sign-in throttle (``_web.py``, not part of the record)."""
 
 from strokecell.store.models._audit import GENESIS_HASH, AuditChainHead, AuditLog
 from strokecell.store.models._base import Base
@@ -26,9 +27,16 @@ from strokecell.store.models._subject import (
     Subject,
     Visit,
 )
+from strokecell.store.models._web import (
+    WEB_PLUMBING_TABLES,
+    LoginAttempt,
+    LoginFailure,
+    WebSession,
+)
 
 __all__ = [
     "GENESIS_HASH",
+    "WEB_PLUMBING_TABLES",
     "Administration",
     "AdverseEvent",
     "Arm",
@@ -40,6 +48,8 @@ __all__ = [
     "EligibilityAnswer",
     "FormInstance",
     "ItemValue",
+    "LoginAttempt",
+    "LoginFailure",
     "LotRelease",
     "ProductLot",
     "ProtocolDeviation",
@@ -61,4 +71,5 @@ __all__ = [
     "UnblindingEvent",
     "User",
     "Visit",
+    "WebSession",
 ]

@@ -43,7 +43,9 @@ T = TypeVar("T")
 
 @dataclass
 class WebState:
-    """What every request needs: settings, the database engine, the security stores."""
+    """What every request needs: settings, the database engine, the security stores
+    (sessions and the sign-in throttle live in the database, so that several server
+    processes over one database share them; only the API token cache is per process)."""
 
     settings: Settings
     db: Engine
@@ -115,9 +117,23 @@ def state_of(request: Request) -> WebState:
     return web
 
 
+#: Where :func:`session_of` keeps the session it looked up, for the rest of the request.
+_SESSION_KEY = "strokecell_session"
+_UNSET = object()
+
+
 def session_of(request: Request) -> SessionData | None:
-    """The caller's live session (from the cookie), or None."""
-    return state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    """The caller's live session (from the cookie), or None.
+
+    Looked up in the database once per request (blocking: call it from a worker thread,
+    as sync handlers are), then kept on the request for the dependencies, the handler and
+    the error pages of the same request.
+    """
+    cached = getattr(request.state, _SESSION_KEY, _UNSET)
+    if cached is _UNSET:
+        cached = state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+        setattr(request.state, _SESSION_KEY, cached)
+    return cached if isinstance(cached, SessionData) else None
 
 
 def client_address(request: Request) -> str:
@@ -153,8 +169,8 @@ async def api_principal(request: Request) -> Principal:
     """The caller of an API request: a Bearer token, else a signed-in session cookie
     (then a state-changing request must carry the ``X-CSRF-Token`` header).
 
-    Everything here is in memory except a token's first verification (argon2, in the
-    thread pool), so a request with a known token or session costs no thread hop."""
+    A known token is found in memory without a thread hop; a token's first verification
+    (argon2) and a session (a database read) are looked up in the thread pool."""
     web = state_of(request)
     auth = request.headers.get("authorization", "")
     if auth:
@@ -165,7 +181,7 @@ async def api_principal(request: Request) -> Principal:
         if cached is not None:
             return cached
         return await run_in_threadpool(_token_principal, web, token.strip())
-    session = session_of(request)
+    session = await run_in_threadpool(session_of, request)
     if session is None or session.principal is None:
         raise AuthError("not signed in: sign in (POST /api/v1/session) or send an API token")
     if request.method not in SAFE_METHODS and \
@@ -195,7 +211,7 @@ class PageForm:
 async def page_form(request: Request) -> PageForm:
     """Parse a posted page form and check its CSRF token (403 otherwise)."""
     web = state_of(request)
-    session = session_of(request)
+    session = await run_in_threadpool(session_of, request)
     data = await request.form()
     given = data.get(CSRF_FORM_FIELD)
     if session is None or not csrf_ok(web.key, session.sid,

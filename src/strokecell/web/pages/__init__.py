@@ -9,6 +9,7 @@ from strokecell.web.pages import (
     admin_pages,
     auth_pages,
     form_pages,
+    lot_pages,
     outcome_pages,
     quality_pages,
     safety_pages,
@@ -20,5 +21,5 @@ __all__ = ["pages_router"]
 
 pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(serialized_writes)])
 for _module in (auth_pages, study_pages, subject_pages, form_pages, safety_pages,
-                quality_pages, outcome_pages, admin_pages):
+                quality_pages, outcome_pages, admin_pages, lot_pages):
     pages_router.include_router(_module.router)

@@ -71,10 +71,11 @@ class Page:
         return allowed(self.principal.role, action)
 
     def flash(self, message: str) -> None:
-        self.session.flash.append(message)
+        """A notice for the next page (kept with the session in the database)."""
+        self.web.sessions.flash(self.session, message)
 
     def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
-        flashes, self.session.flash[:] = list(self.session.flash), []
+        flashes = self.web.sessions.pop_flashes(self.session)
         context = {"request": self.request, "me": self.principal,
                    "blinded": is_blinded(self.principal.role),
                    "csrf": self.web.csrf_for(self.session), "can": self.can,

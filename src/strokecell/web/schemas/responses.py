@@ -282,6 +282,7 @@ class DashboardOut(_Out):
     aes_awaiting_report: int | None = None  # expedited report required, not sent yet
     serious_aes: int | None = None
     signals_unacknowledged: int | None = None
+    study_status: str = "active"  # setup, active, locked (the study lock), closed
 
 
 class ScorePointOut(_Out):
