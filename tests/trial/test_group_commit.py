@@ -8,6 +8,7 @@ transaction falls back to one transaction per save.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 import pytest
@@ -130,4 +131,39 @@ def test_results_equal_separate_transactions(world: World, size: int) -> None:
     for s, (ok, view) in zip(subjects, outcomes, strict=True):
         assert ok
         assert view == get_form(world.db, ctx, s, "mbi", visit_code="baseline")
+    assert chain_ok(world.db)
+
+
+def test_a_group_opened_without_waiting_refuses_at_once_while_another_writes(
+        world: World) -> None:
+    """The server opens a group on its event loop without waiting (wait=False); if another
+    writer (another process) holds the SQLite writer lock it gets WriterBusy at once and
+    waits in a thread instead. On PostgreSQL nothing is queued: the group just opens."""
+    from strokecell.trial.group_commit import WriterBusy, open_group
+
+    ctx = world.ctx(Role.COORDINATOR, "ALL")
+    subject = world.enrol_one("S01")
+    if world.db.dialect.name == "sqlite":
+        holding, done = threading.Event(), threading.Event()
+
+        def other_writer() -> None:
+            with world.db.begin():
+                holding.set()
+                done.wait(30)
+
+        other = threading.Thread(target=other_writer)
+        other.start()
+        try:
+            assert holding.wait(30)
+            with pytest.raises(WriterBusy):
+                open_group(world.db, wait=False)
+        finally:
+            done.set()
+            other.join()
+    group = open_group(world.db, wait=False)  # free again
+    assert group is not None
+    outcomes = group.run([functools.partial(save_form, world.db, ctx, subject, "mbi", MBI_0,
+                                            visit_code="baseline")])
+    assert outcomes is not None and outcomes[0][0] is True
+    assert get_form(world.db, ctx, subject, "mbi", visit_code="baseline").version == 1
     assert chain_ok(world.db)

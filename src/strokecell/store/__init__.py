@@ -37,6 +37,8 @@ from strokecell.store.audit import (
     verify_chain,
 )
 from strokecell.store.engine import (
+    NO_WAIT,
+    WriterBusy,
     make_engine,
     make_session_factory,
     read_session,
@@ -51,6 +53,7 @@ from strokecell.store.migrate import (
 from strokecell.store.passwords import hash_password, verify_password
 
 __all__ = [
+    "NO_WAIT",
     "UNBLINDED_ROLES",
     "Actor",
     "AuditAction",
@@ -70,6 +73,7 @@ __all__ = [
     "UTCDateTime",
     "ValueType",
     "VisitStatus",
+    "WriterBusy",
     "audit_text",
     "changes_of",
     "current_revision",

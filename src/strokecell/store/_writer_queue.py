@@ -22,7 +22,11 @@ import os
 import threading
 from pathlib import Path
 
-__all__ = ["WriterQueue"]
+__all__ = ["WriterBusy", "WriterQueue"]
+
+
+class WriterBusy(Exception):
+    """Another writer holds the lock (raised only when asked not to wait)."""
 
 
 class WriterQueue:
@@ -33,8 +37,9 @@ class WriterQueue:
         self._held: dict[int, tuple[int, int]] = {}  # connection id -> (fd, thread id)
         self._guard = threading.Lock()
 
-    def acquire(self, connection: object) -> None:
-        """Wait for the lock on behalf of DBAPI ``connection``."""
+    def acquire(self, connection: object, *, wait: bool = True) -> None:
+        """Take the lock on behalf of DBAPI ``connection``: wait for it, or (``wait``
+        False) raise :class:`WriterBusy` at once if another writer holds it."""
         me = threading.get_ident()
         with self._guard:
             if any(thread == me for _, thread in self._held.values()):
@@ -42,7 +47,10 @@ class WriterQueue:
                                    "thread would wait for the first forever")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise WriterBusy(f"{self.path.name}: another write transaction is open") from None
         except BaseException:
             os.close(fd)
             raise

@@ -358,12 +358,17 @@ def changes_of(obj: object, *, inserted: bool = False) -> list[FieldChange]:
     """The column changes of an ORM object not yet flushed (all set columns if ``inserted``)."""
     state = inspect(obj)
     out: list[FieldChange] = []
+    # Only attributes set since the object was loaded can have changed (their old values
+    # wait in committed_state): history is costly, and form saves audit on every request.
+    touched = state.committed_state
     for column_attr in state.mapper.column_attrs:
         key = column_attr.key
         if inserted:
             value = getattr(obj, key)
             if value is not None:
                 out.append(FieldChange(key, None, value))
+            continue
+        if key not in touched:
             continue
         history = state.attrs[key].history
         if history.has_changes():

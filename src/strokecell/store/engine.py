@@ -23,10 +23,12 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from strokecell.errors import InputError, Problem
-from strokecell.store._writer_queue import WriterQueue
+from strokecell.store._writer_queue import WriterBusy, WriterQueue
 
 __all__ = [
+    "NO_WAIT",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "WriterBusy",
     "make_engine",
     "make_session_factory",
     "read_session",
@@ -35,6 +37,9 @@ __all__ = [
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "strokecell_sqlite_begin"
+#: Execution option of a connection: its write transactions on a SQLite file do not wait
+#: for another writer but raise :class:`WriterBusy` at once.
+NO_WAIT = "strokecell_sqlite_no_wait"
 _ALLOWED = "sqlite:///PATH, sqlite:// (memory), postgresql+psycopg://USER@HOST:PORT/DB"
 
 
@@ -75,10 +80,11 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        options = conn.get_execution_options()
+        mode = options.get(_BEGIN_OPTION, "IMMEDIATE")
         raw = conn.connection.dbapi_connection
         if queue is not None and mode == "IMMEDIATE":
-            queue.acquire(raw)
+            queue.acquire(raw, wait=options.get(NO_WAIT, False) is not True)
         try:
             conn.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:

@@ -27,11 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 
+from strokecell.store import NO_WAIT, WriterBusy
 from strokecell.trial._tx import joined
 
-__all__ = ["Outcome", "run_grouped"]
+__all__ = ["OpenGroup", "Outcome", "WriterBusy", "open_group", "run_alone", "run_grouped"]
 
 #: ``(True, result)`` or ``(False, exception)`` for each call, in the order given.
 Outcome = tuple[bool, Any]
@@ -57,6 +58,59 @@ def _alone(call: Callable[[], Any]) -> Outcome:
         return False, exc
 
 
+class OpenGroup:
+    """A group transaction that holds the writer lock (from :func:`open_group`, which may
+    wait for other writers); :meth:`run` then runs the calls without waiting for anyone."""
+
+    def __init__(self, conn: Connection, transaction: RootTransaction) -> None:
+        self._conn = conn
+        self._transaction = transaction
+
+    def run(self, calls: Sequence[Callable[[], Any]]) -> list[Outcome] | None:
+        """Each call in its own savepoint, then one commit; None if the group's
+        transaction broke (nothing of it committed: run the calls with :func:`run_alone`).
+        The connection is closed either way (an uncommitted group is rolled back)."""
+        outcomes: list[Outcome] = []
+        try:
+            with self._conn:
+                with joined(self._conn):
+                    for call in calls:
+                        outcome = _alone(call)
+                        if not _in_transaction(self._conn):
+                            raise _GroupBroken
+                        outcomes.append(outcome)
+                self._transaction.commit()
+        except Exception:
+            return None
+        return outcomes
+
+
+def open_group(db: Engine, *, wait: bool = True) -> OpenGroup | None:
+    """Begin a group transaction on ``db``; None if it cannot begin (then run the calls
+    with :func:`run_alone`). On a SQLite file it waits for the writer lock, or with
+    ``wait`` False raises :class:`WriterBusy` at once if another writer holds it."""
+    try:
+        conn = db.connect()
+    except Exception:
+        return None
+    try:
+        if not wait:
+            conn.execution_options(**{NO_WAIT: True})
+        transaction = conn.begin()
+    except WriterBusy:
+        conn.close()
+        raise
+    except Exception:
+        conn.close()
+        return None
+    return OpenGroup(conn, transaction)
+
+
+def run_alone(calls: Sequence[Callable[[], Any]]) -> list[Outcome]:
+    """Each call in its own transaction, in order."""
+    return [_alone(call) for call in calls]
+
+
 def run_grouped(db: Engine, calls: Sequence[Callable[[], Any]]) -> list[Outcome]:
     """Run ``calls`` (service calls on ``db``, e.g. ``functools.partial(save_form, db,
     ...)``) in one transaction, each in its own savepoint, and commit once.
@@ -65,18 +119,7 @@ def run_grouped(db: Engine, calls: Sequence[Callable[[], Any]]) -> list[Outcome]
     """
     if len(calls) == 1:
         return [_alone(calls[0])]
-    outcomes: list[Outcome] = []
-    try:
-        with db.connect() as conn:
-            transaction = conn.begin()
-            with joined(conn):
-                for call in calls:
-                    outcome = _alone(call)
-                    if not _in_transaction(conn):
-                        raise _GroupBroken
-                    outcomes.append(outcome)
-            transaction.commit()
-    except Exception:
-        # Nothing of the group was committed: each call again, in its own transaction.
-        return [_alone(call) for call in calls]
-    return outcomes
+    group = open_group(db)
+    outcomes = group.run(calls) if group is not None else None
+    # None: nothing of the group was committed; each call again, in its own transaction.
+    return outcomes if outcomes is not None else run_alone(calls)
