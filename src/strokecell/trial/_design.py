@@ -135,9 +135,11 @@ def warm_up(db: Engine) -> int:
 
 # The label and digest of a version, then its text only when its design is not known yet:
 # every form save checks the form against the design, and the text is tens of kilobytes.
-_HEADER = select(m.ProtocolVersion.version_label, m.ProtocolVersion.sha256).where(
-    m.ProtocolVersion.id == bindparam("id"))
-_TEXT = select(m.ProtocolVersion.yaml_text).where(m.ProtocolVersion.id == bindparam("id"))
+# On the table: versions are written once, by the set-up services, and never changed.
+_VERSIONS = m.ProtocolVersion.__table__
+_HEADER = select(_VERSIONS.c.version_label, _VERSIONS.c.sha256).where(
+    _VERSIONS.c.id == bindparam("id"))
+_TEXT = select(_VERSIONS.c.yaml_text).where(_VERSIONS.c.id == bindparam("id"))
 _BY_DIGEST: dict[str, StudyDesign] = {}
 
 
