@@ -35,6 +35,7 @@ from strokecell.store import (
 )
 from strokecell.store import read_session as _read_session
 from strokecell.trial._context import Scope
+from strokecell.trial._direct_update import update_now
 
 __all__ = ["AuditBatch", "audit_delete", "audit_insert", "audit_update", "joined", "reading",
            "require_reason", "row_key", "writing"]
@@ -153,9 +154,10 @@ def audit_delete(session: Session, scope: Scope, obj: Any, table: str, reason: s
 
 
 class AuditBatch:
-    """The audited changes of several ORM objects, written together by :meth:`write`: one
-    flush for all of them, then their audit rows (in the order the changes were queued)
-    with one INSERT. Same rows as the ``audit_*`` helpers called one after the other."""
+    """The audited changes of several ORM objects, written together by :meth:`write`: the
+    updates each by one plain UPDATE (:mod:`strokecell.trial._direct_update`), inserts and
+    deletes by one flush, then their audit rows (in the order the changes were queued) with
+    one INSERT. Same rows as the ``audit_*`` helpers called one after the other."""
 
     def __init__(self, session: Session, scope: Scope) -> None:
         self.session = session
@@ -187,7 +189,11 @@ class AuditBatch:
         self._queue.append((table, key, AuditAction.DELETE, changes, reason, ()))
 
     def write(self) -> None:
-        """Flush (optimistic versions are checked here) and append the audit rows."""
+        """Write the queued updates (one UPDATE each, optimistic versions checked), flush
+        the rest, and append the audit rows."""
+        for _, target, action, *_ in self._queue:
+            if action is AuditAction.UPDATE and not isinstance(target, str):
+                update_now(self.session, target)  # else the flush below writes it
         self.session.flush()
         records: list[AuditRecord] = []
         for table, target, action, changes, reason, exclude in self._queue:
