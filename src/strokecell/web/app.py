@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from strokecell.errors import StrokecellError
@@ -47,6 +48,13 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
+async def _render_error(request: Request, exc: Exception, code: int,
+                        headers: dict[str, str] | None = None) -> Response:
+    # In a thread: rendering may read (or, once a minute, refresh) the session in the
+    # database, which must not block the event loop.
+    return await run_in_threadpool(render_error, request, exc, code, headers)
+
+
 def create_app(settings: Settings, db: Engine) -> FastAPI:
     """The web application over the trial record in ``db``."""
     app = FastAPI(title="strokecell", version="1",
@@ -70,7 +78,7 @@ def create_app(settings: Settings, db: Engine) -> FastAPI:
             if request.url.query:
                 target += "?" + request.url.query
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        return render_error(request, exc, code)
+        return await _render_error(request, exc, code)
 
     async def _throttled(request: Request, exc: Exception) -> Response:
         retry = str(exc.retry_after) if isinstance(exc, ThrottleError) else "60"
@@ -78,7 +86,7 @@ def create_app(settings: Settings, db: Engine) -> FastAPI:
             return JSONResponse({"error": "TooManyRequests", "detail": str(exc),
                                  "problems": []}, status_code=429,
                                 headers={"Retry-After": retry})
-        return render_error(request, exc, 429, headers={"Retry-After": retry})
+        return await _render_error(request, exc, 429, headers={"Retry-After": retry})
 
     async def _invalid(request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -94,7 +102,7 @@ def create_app(settings: Settings, db: Engine) -> FastAPI:
             return JSONResponse({"error": "ServerError", "detail": "internal error; the "
                                  "change, if any, was rolled back", "problems": []},
                                 status_code=500)
-        return render_error(request, exc, 500)
+        return await _render_error(request, exc, 500)
 
     for kind in (StrokecellError, AuthError, CsrfError):
         app.add_exception_handler(kind, _error)
