@@ -33,6 +33,15 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def given_or_now(now: datetime | None) -> datetime:
+    """``now`` if given (it must be timezone-aware), else the wall clock in UTC."""
+    moment = _utc_now() if now is None else now
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InputError(Problem("now", "must be a timezone-aware datetime", moment,
+                                 "e.g. datetime.now(UTC)"))
+    return moment
+
+
 @dataclass(frozen=True)
 class ServiceContext:
     """The caller of a service: user, study, acting role, the clock's UTC offset.

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from strokecell.errors import InputError, Problem
 from strokecell.store import models as m
-from strokecell.trial._context import _utc_now
+from strokecell.trial._context import given_or_now
 from strokecell.trial._tx import writing
 
 __all__ = ["RATE_WINDOW", "SignInRefusal", "ThrottlePolicy", "check_sign_in",
@@ -68,14 +68,6 @@ class SignInRefusal:
     retry_after: int
 
 
-def _now(now: datetime | None) -> datetime:
-    moment = _utc_now() if now is None else now
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise InputError(Problem("now", "must be a timezone-aware datetime", moment,
-                                 "e.g. datetime.now(UTC)"))
-    return moment
-
-
 def _user_key(username: object) -> str:
     if not isinstance(username, str):
         raise InputError(Problem("username", "must be text", username))
@@ -103,7 +95,7 @@ def check_sign_in(db: Engine, username: str, address: str, *, policy: ThrottlePo
                   now: datetime | None = None) -> SignInRefusal | None:
     """Count a sign-in attempt of ``username`` from ``address``; a refusal if it must not
     be tried (too many attempts from the address: not counted; a locked name: counted)."""
-    key, client, moment = _user_key(username), _address(address), _now(now)
+    key, client, moment = _user_key(username), _address(address), given_or_now(now)
     with writing(db) as s:
         _serialize_address(s, client)
         s.execute(delete(m.LoginAttempt).where(m.LoginAttempt.attempted_at
@@ -145,7 +137,7 @@ def record_sign_in_failure(db: Engine, username: str, *, policy: ThrottlePolicy,
                            now: datetime | None = None) -> None:
     """One more failed sign-in of ``username`` in a row; the last one allowed locks it for
     ``policy.lockout`` (and the count starts again from zero)."""
-    key, moment = _user_key(username), _now(now)
+    key, moment = _user_key(username), given_or_now(now)
     with writing(db) as s:
         if _count_failure(s, key, moment) >= policy.max_failures:
             s.execute(update(m.LoginFailure).where(m.LoginFailure.username_sha256 == key)

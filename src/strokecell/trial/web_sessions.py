@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from strokecell.errors import InputError, NotFoundError, Problem
 from strokecell.store import models as m
 from strokecell.trial._authz import Action
-from strokecell.trial._context import ServiceContext, _utc_now, authorize
+from strokecell.trial._context import ServiceContext, authorize, given_or_now
 from strokecell.trial._tx import reading, writing
 
 __all__ = ["MAX_FLASHES", "NewWebSession", "SessionPolicy", "WebSessionView",
@@ -98,14 +98,6 @@ class NewWebSession:
     view: WebSessionView
 
 
-def _now(now: datetime | None) -> datetime:
-    moment = _utc_now() if now is None else now
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise InputError(Problem("now", "must be a timezone-aware datetime", moment,
-                                 "e.g. datetime.now(UTC)"))
-    return moment
-
-
 def _key(session_id: object) -> str | None:
     """The stored key of a session id; None for anything that is not a session id (a
     malformed cookie is no session, not an error)."""
@@ -135,7 +127,7 @@ def start_web_session(db: Engine, ctx: ServiceContext, *, policy: SessionPolicy,
     (a new id at every sign-in: no session fixation). Expired sessions of anyone are
     deleted here too. Refuses a user who is inactive or does not hold the role.
     """
-    moment = _now(now)
+    moment = given_or_now(now)
     session_id = secrets.token_urlsafe(32)
     with writing(db) as s:
         scope = authorize(s, ctx, Action.READ_STUDY)
@@ -171,7 +163,7 @@ def get_web_session(db: Engine, session_id: str | None, *, policy: SessionPolicy
     key = _key(session_id)
     if key is None:
         return None
-    moment = _now(now)
+    moment = given_or_now(now)
     with reading(db) as s:
         found = s.execute(_READ.where(m.WebSession.key_sha256 == key)).first()
     if found is None:
