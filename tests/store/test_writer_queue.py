@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from strokecell.store import make_engine, read_session, session_scope
+from strokecell.store import NO_WAIT, WriterBusy, make_engine, read_session, session_scope
+from strokecell.store.engine import SQLITE_BUSY_TIMEOUT_MS
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -135,3 +137,29 @@ def _hold_forever(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (who) VALUES ('doomed')"))
         time.sleep(600)
+
+
+def test_no_wait_refuses_at_once_when_a_writer_outside_strokecell_holds_the_database(
+        tmp_path: Path) -> None:
+    """A writer that does not take the lock file (the sqlite3 shell, say) holds SQLite's own
+    lock: a NO_WAIT begin (the server's event loop) gets WriterBusy at once instead of
+    sleeping in SQLite's busy handler, and releases the lock file again."""
+    engine = _engine(tmp_path)
+    outsider = sqlite3.connect(tmp_path / "q.sqlite", isolation_level=None)
+    outsider.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with engine.connect() as conn:
+            conn.execution_options(**{NO_WAIT: True})
+            with pytest.raises(WriterBusy, match="locked"):
+                conn.begin()
+        assert time.monotonic() - started < 1
+        assert _lock_is_free(tmp_path / "q.sqlite-writer")
+    finally:
+        outsider.execute("ROLLBACK")
+        outsider.close()
+    with engine.connect() as conn:  # the busy timeout is back: a normal write works
+        conn.execution_options(**{NO_WAIT: True})
+        with conn.begin():
+            conn.execute(text("INSERT INTO t (who) VALUES ('after')"))
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from strokecell.errors import InputError, Problem
@@ -82,11 +82,15 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
         mode = options.get(_BEGIN_OPTION, "IMMEDIATE")
+        wait = options.get(NO_WAIT, False) is not True
         raw = conn.connection.dbapi_connection
         if queue is not None and mode == "IMMEDIATE":
-            queue.acquire(raw, wait=options.get(NO_WAIT, False) is not True)
+            queue.acquire(raw, wait=wait)
         try:
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            if wait:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            else:
+                _begin_without_waiting(conn, mode)
         except BaseException:
             if queue is not None:
                 queue.release(raw)
@@ -96,6 +100,20 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     if queue is not None:
         _release_after(engine, queue)
     return engine
+
+
+def _begin_without_waiting(conn: Connection, mode: str) -> None:
+    """BEGIN, or WriterBusy at once if a writer outside strokecell (which does not take the
+    writer lock file, e.g. the sqlite3 shell) holds SQLite's own lock."""
+    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            raise WriterBusy(f"the database is locked by another writer ({exc.orig})") from None
+        raise
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _release_after(engine: Engine, queue: WriterQueue) -> None:
