@@ -88,3 +88,17 @@ def test_release_criteria_are_the_limits_the_decision_applies(world: World) -> N
         release_criteria(world.db, world.ctx(Role.COORDINATOR), "LOT-C")
     with pytest.raises(NotFoundError, match="lot_number"):
         release_criteria(world.db, lab, "LOT-NONE")
+
+
+@pytest.mark.parametrize("number", [" LOT-9", "LOT-9 ", "LOT/9", "LOT\t9", "", "L" * 61])
+def test_a_lot_number_is_stored_as_given_or_refused(world: World, number: str) -> None:
+    """Never trimmed (clinical identifiers are not coerced), and no '/' (it names the lot's
+    web address): refused with the field named, nothing written."""
+    lab = world.ctx(Role.CELL_LAB, "ALL")
+    before = snapshot(world.db)
+    with pytest.raises(InputError) as info:
+        register_lot(world.db, lab, number, **PRODUCT)
+    assert [p.location for p in info.value.problems] == ["lot_number"]
+    assert snapshot(world.db) == before
+    kept = register_lot(world.db, lab, "UC 2026-014 (b)", **PRODUCT)  # inner spaces are fine
+    assert kept.lot_number == "UC 2026-014 (b)"

@@ -135,6 +135,9 @@ def _products(s: Session, study_id: int) -> list[tuple[str, str, str, float]]:
             for a in protocol.cell_therapy_arms if a.product is not None]
 
 
+_LOT_NUMBER = re.compile(r"[^\s/\x00-\x1f\x7f](?:[^/\x00-\x1f\x7f]{0,58}[^\s/\x00-\x1f\x7f])?")
+
+
 def register_lot(db: Engine, ctx: ServiceContext, lot_number: str, *, cell_type: str,
                  source_tissue: str, donor_type: str, donor_code: str | None = None,
                  manufactured_on: date | None = None, expires_at: datetime | None = None,
@@ -144,8 +147,11 @@ def register_lot(db: Engine, ctx: ServiceContext, lot_number: str, *, cell_type:
         scope = authorize(s, ctx, Action.MANAGE_LOTS)
         ensure_writable(s, scope.study_id)
         problems: list[Problem] = []
-        if not isinstance(lot_number, str) or not lot_number.strip() or len(lot_number) > 60:
-            problems.append(Problem("lot_number", "must be 1-60 characters", lot_number))
+        if not _LOT_NUMBER.fullmatch(lot_number if isinstance(lot_number, str) else ""):
+            # Stored exactly as given (never trimmed), and it names the lot's web address.
+            problems.append(Problem("lot_number", "must be 1-60 printable characters, with no "
+                                    "space at either end and no '/'", lot_number,
+                                    "e.g. UC-2026-014"))
         try:
             origin = DonorType(donor_type)
         except ValueError:
@@ -179,7 +185,7 @@ def register_lot(db: Engine, ctx: ServiceContext, lot_number: str, *, cell_type:
                 m.ProductLot.lot_number == lot_number)).first() is not None:
             raise ConflictError(f"lot_number: lot {lot_number!r} is registered already")
         now = ctx.now()
-        lot = m.ProductLot(study_id=scope.study_id, lot_number=lot_number.strip(),
+        lot = m.ProductLot(study_id=scope.study_id, lot_number=lot_number,
                            cell_type=cell_type, source_tissue=source_tissue, donor_type=origin,
                            donor_code=donor_code, status=LotStatus.QUARANTINE,
                            manufactured_on=manufactured_on, expires_at=expires_at,
