@@ -124,13 +124,12 @@ def _count_failure(s: Session, key: str, moment: datetime) -> int:
     """Add one failure to ``key``'s count (a new row for the first) and return the count."""
     values = {"username_sha256": key, "failures": 1, "updated_at": moment}
     again = {"failures": m.LoginFailure.failures + 1, "updated_at": moment}
-    if s.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(m.LoginFailure).values(values).on_conflict_do_update(
-            index_elements=[m.LoginFailure.username_sha256], set_=again)
-        return int(s.execute(pg.returning(m.LoginFailure.failures)).scalar_one())
-    lite = sqlite.insert(m.LoginFailure).values(values).on_conflict_do_update(
+    # Both dialects spell the upsert alike; each has its own insert() for it.
+    dialect_insert = (postgresql.insert if s.get_bind().dialect.name == "postgresql"
+                      else sqlite.insert)
+    upsert = dialect_insert(m.LoginFailure).values(values).on_conflict_do_update(
         index_elements=[m.LoginFailure.username_sha256], set_=again)
-    return int(s.execute(lite.returning(m.LoginFailure.failures)).scalar_one())
+    return int(s.execute(upsert.returning(m.LoginFailure.failures)).scalar_one())
 
 
 def record_sign_in_failure(db: Engine, username: str, *, policy: ThrottlePolicy,
