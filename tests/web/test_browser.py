@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from strokecell.store import make_engine
 from strokecell.trial import randomize, save_form
 
+from ._server import Server
 from .conftest import MBI_0, MBI_45, PASSWORD, SECRET, STUDY, World, build_web_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,12 +34,6 @@ ARMS = ("transplant", ">control<", "Routine rehabilitation")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="needs Debian's chromium: scripts/ensure-system-deps.sh")
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -63,35 +53,12 @@ def served(tmp_path_factory: pytest.TempPathFactory,
                        ("blinded_assessor", "S01"), ("cell_lab", "S01")):
         world.ctx(role, site)
     engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "STROKECELL_WEB_ENV": "development",
-           "STROKECELL_WEB_SECRET_KEY": SECRET}
-    log = (folder / "server.log").open("w")
     # Two worker processes: the pages must work whichever process answers a request.
-    proc = subprocess.Popen([sys.executable, "-c", "from strokecell.cli import main; main()",
-                             "serve", "--db", url, "--host", "127.0.0.1", "--port",
-                             str(port), "--workers", "2"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = Server(url, folder / "server.log", secret=SECRET, workers=2, ready_within_s=30)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/login", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError((folder / "server.log").read_text())
-            time.sleep(0.2)
-        yield base, world
+        yield server.base, world
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,7 @@ middle of the load loses no acknowledged save."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -30,15 +27,10 @@ from strokecell.trial import (
     screen,
 )
 
+from ._server import Server
 from .conftest import MBI_45, PASSWORD, REFERENCE, STUDY
 
 CLIENTS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _setup(url: str) -> list[str]:
@@ -64,27 +56,7 @@ def _setup(url: str) -> list[str]:
     return subjects
 
 
-def _start(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "STROKECELL_WEB_ENV": "development",
-           "STROKECELL_WEB_SECRET_KEY": "group-commit-secret-key-of-32-bytes!!",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    return subprocess.Popen([sys.executable, "-c", "from strokecell.cli import main; main()",
-                             "serve", "--db", url, "--host", "127.0.0.1", "--port", str(port),
-                             "--no-access-log"], env=env, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT)
-
-
-def _token(base: str, proc: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/login", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            raise RuntimeError(log.read_text())
-        time.sleep(0.2)
+def _token(base: str) -> str:
     with httpx.Client(base_url=base) as admin:
         r = admin.post("/api/v1/session", json={"username": "admin", "password": PASSWORD,
                                                 "study_code": STUDY, "role": "admin"})
@@ -98,15 +70,14 @@ def _token(base: str, proc: subprocess.Popen[bytes], log: Path) -> str:
 def test_no_acknowledged_save_is_lost_when_the_server_is_killed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'group.sqlite'}"
     subjects = _setup(url)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
-    proc = _start(url, port, log)
+    server = Server(url, log, secret="group-commit-secret-key-of-32-bytes!!")
+    base, proc = server.base, server.proc
     acked: dict[str, tuple[int, int]] = {}
     errors: list[str] = []
     stop = threading.Event()
     try:
-        token = _token(base, proc, log)
+        token = _token(base)
 
         def client(subject: str) -> None:
             headers = {"Authorization": f"Bearer {token}"}

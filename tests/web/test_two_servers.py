@@ -3,11 +3,7 @@ lockout, and a restarted server keeps everyone signed in (sessions are in the da
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,59 +13,24 @@ import pytest
 from strokecell.store import make_engine, upgrade_to_head
 from strokecell.trial import create_user, grant_role, init_study
 
+from . import _server
 from .conftest import PASSWORD, REFERENCE, STUDY
 
 SECRET = "two-servers-secret-key-of-32-bytes!!"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``strokecell serve`` in a process of its own, on a free loopback port."""
+class Server(_server.Server):
+    """A server with the lockout after 3 failures, and clients for it."""
 
     def __init__(self, url: str, log: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "STROKECELL_WEB_ENV": "development",
-               "STROKECELL_WEB_SECRET_KEY": SECRET,
-               "STROKECELL_WEB_LOGIN_MAX_FAILURES": "3",
-               "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-        code = ("from strokecell.cli import main; "
-                f"main(['serve', '--db', {url!r}, '--port', '{self.port}', "
-                "'--no-access-log'])")
-        self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env,
-                                     stdout=log.open("w"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/login", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError(log.read_text())
-            time.sleep(0.2)
+        super().__init__(url, log, secret=SECRET,
+                         env={"STROKECELL_WEB_LOGIN_MAX_FAILURES": "3"})
 
     def client(self, cookie: str | None = None) -> httpx.Client:
         client = httpx.Client(base_url=self.base, timeout=30)
         if cookie is not None:
             client.cookies.set("sc_session", cookie)
         return client
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
